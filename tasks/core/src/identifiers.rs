@@ -1,0 +1,115 @@
+//! RDS naming rules, and the names rds-refresh derives.
+use sha2::{Digest, Sha256};
+
+/// Prefix of every snapshot copy rds-refresh makes, so its own copies are recognisable.
+pub const COPY_PREFIX: &str = "rds-refresh-";
+
+/// Checks a DB instance identifier against RDS's rules; `Err` holds the rule broken.
+pub fn check_instance_identifier(id: &str) -> Result<(), &'static str> {
+    check_rds_name(id, 63)
+}
+
+/// Checks an AWS region name such as `us-east-1` or `us-gov-west-1`.
+pub fn check_region(region: &str) -> Result<(), &'static str> {
+    const RULE: &str = "must be an AWS region name such as us-east-1";
+    let parts: Vec<&str> = region.split('-').collect();
+    let letters = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let well_formed = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1].iter().all(|p| letters(p))
+        && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+        && !parts[parts.len() - 1].is_empty();
+    if well_formed { Ok(()) } else { Err(RULE) }
+}
+
+/// Shared rules of RDS instance and snapshot identifiers.
+fn check_rds_name(id: &str, max_len: usize) -> Result<(), &'static str> {
+    if id.is_empty() || id.len() > max_len {
+        return Err(if max_len == 63 { "must be 1 to 63 characters" } else { "must be 1 to 255 characters" });
+    }
+    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err("may contain only ASCII letters, digits and hyphens");
+    }
+    if !id.as_bytes()[0].is_ascii_alphabetic() {
+        return Err("must start with a letter");
+    }
+    if id.ends_with('-') || id.contains("--") {
+        return Err("must not end with a hyphen or contain two consecutive hyphens");
+    }
+    Ok(())
+}
+
+/// The identifier of the copy of `source_snapshot_arn` in the target region.
+///
+/// Deterministic, so a re-run finds and reuses the copy it made before. Readable (the source
+/// snapshot's name, with `rds:` dropped and other characters turned into hyphens) and made
+/// unique by a short hash of the full source ARN: two source regions or accounts may hold
+/// snapshots of the same name.
+pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &str) -> String {
+    let readable = source_snapshot_identifier.strip_prefix("rds:").unwrap_or(source_snapshot_identifier);
+    let mut name = String::with_capacity(COPY_PREFIX.len() + readable.len() + 9);
+    name.push_str(COPY_PREFIX);
+    for c in readable.chars() {
+        let c = if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' };
+        if !(c == '-' && name.ends_with('-')) {
+            name.push(c);
+        }
+    }
+    // Room for "-" and 8 hex digits within the 255-character limit.
+    name.truncate(255 - 9);
+    let name = name.trim_end_matches('-');
+    let digest = Sha256::digest(source_snapshot_arn.as_bytes());
+    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{name}-{hash}")
+}
+
+/// Checks a snapshot identifier that rds-refresh creates (1-255 characters).
+pub fn check_snapshot_identifier(id: &str) -> Result<(), &'static str> {
+    check_rds_name(id, 255)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_identifier_rules() {
+        assert!(check_instance_identifier("y").is_ok());
+        assert!(check_instance_identifier("staging-db-2").is_ok());
+        assert_eq!(check_instance_identifier(""), Err("must be 1 to 63 characters"));
+        assert_eq!(check_instance_identifier(&"a".repeat(64)), Err("must be 1 to 63 characters"));
+        assert_eq!(check_instance_identifier("2db"), Err("must start with a letter"));
+        assert_eq!(check_instance_identifier("db_1"), Err("may contain only ASCII letters, digits and hyphens"));
+        assert!(check_instance_identifier("db-").is_err());
+        assert!(check_instance_identifier("db--1").is_err());
+    }
+
+    #[test]
+    fn region_rules() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "ap-southeast-5"] {
+            assert!(check_region(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "us-east", "US-EAST-1", "useast1", "us-east-x", "u-east-1"] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn copy_identifier_is_deterministic_valid_and_distinct_per_source() {
+        let arn = "arn:aws:rds:us-east-1:123456789012:snapshot:rds:x-2026-11-23-05-10";
+        let id = copy_identifier("rds:x-2026-11-23-05-10", arn);
+        assert!(id.starts_with("rds-refresh-x-2026-11-23-05-10-"), "{id}");
+        assert_eq!(id, copy_identifier("rds:x-2026-11-23-05-10", arn));
+        assert!(check_snapshot_identifier(&id).is_ok());
+        let other_region = arn.replace("us-east-1", "eu-west-1");
+        assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", &other_region));
+    }
+
+    #[test]
+    fn copy_identifier_of_awkward_names_is_valid() {
+        for source in ["rds:X__weird..name", "a-", &"z".repeat(300)] {
+            let id = copy_identifier(source, "arn");
+            assert_eq!(check_snapshot_identifier(&id), Ok(()), "{id}");
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Wiring of a task handler to the Lambda runtime.
+use std::future::Future;
+
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::TaskError;
+use crate::rds::Rds;
+
+/// Runs `handler` as a Lambda function until the runtime stops it.
+///
+/// The RDS clients are built once here, outside the handler. Logs go through `tracing`,
+/// as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
+pub async fn run<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned,
+    O: Serialize,
+    F: Fn(Rds, I) -> Fut,
+    Fut: Future<Output = Result<O, TaskError>>,
+{
+    lambda_runtime::tracing::init_default_subscriber();
+    let rds = Rds::from_env().await;
+    let handler = &handler;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let rds = rds.clone();
+        async move {
+            let input = parse_input(event.payload).map_err(Diagnostic::from)?;
+            let result = handler(rds, input).await;
+            if let Err(error) = &result {
+                tracing::warn!(error_type = error.name(), message = %error, "task failed");
+            }
+            result.map_err(Diagnostic::from)
+        }
+    }))
+    .await
+}
+
+/// Reads a task's input, naming the field and the rule when it does not fit the type.
+pub fn parse_input<I: DeserializeOwned>(payload: Value) -> Result<I, TaskError> {
+    serde_path_to_error::deserialize(payload).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." { "input".to_owned() } else { path };
+        TaskError::invalid_input(field, error.into_inner().to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::RefreshRequest;
+    use serde_json::json;
+
+    #[test]
+    fn a_missing_field_is_named_with_its_path() {
+        let error =
+            parse_input::<RefreshRequest>(json!({"source": {"region": "us-east-1"}, "target": {}})).unwrap_err();
+        assert_eq!(error, TaskError::invalid_input("source", "missing field `dbInstanceIdentifier`"));
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused() {
+        let input = json!({
+            "source": {"region": "us-east-1", "dbInstanceIdentifier": "x"},
+            "target": {"region": "us-west-2", "dbInstanceIdentifier": "y", "dbInstanceIdentifer": "typo"}
+        });
+        let error = parse_input::<RefreshRequest>(input).unwrap_err();
+        let TaskError::InvalidInput { field, rule } = error else { panic!("not InvalidInput") };
+        assert_eq!(field, "target.dbInstanceIdentifer");
+        assert!(rule.starts_with("unknown field `dbInstanceIdentifer`"), "{rule}");
+    }
+}

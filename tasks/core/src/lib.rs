@@ -1,0 +1,15 @@
+//! The shared domain of the rds-refresh Lambda tasks.
+//!
+//! Each task binary is a thin `main` that hands one of the handlers in [`tasks`] to
+//! [`lambda::run`]. Everything a task reads or returns is a typed, schema-documented
+//! struct (see `schemas/`), and every failure the state machine must tell apart has a
+//! stable name ([`TaskError::name`]), which becomes the Lambda `errorType`.
+pub mod error;
+pub mod identifiers;
+pub mod lambda;
+pub mod model;
+pub mod rds;
+pub mod schema;
+pub mod tasks;
+
+pub use error::TaskError;

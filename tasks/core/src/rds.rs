@@ -1,0 +1,62 @@
+//! RDS clients, one per region, and the look-ups several tasks share.
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_rds::Client;
+use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
+use aws_sdk_rds::types::DbInstance;
+
+use crate::TaskError;
+use crate::error::{error_code, from_sdk};
+
+/// RDS clients for any region, built from one shared AWS configuration.
+///
+/// Built once per Lambda process, outside the handler: the configuration (credentials,
+/// retry settings, `AWS_ENDPOINT_URL`) is loaded once and each region's client is made on
+/// first use and kept, so warm invocations reuse connections.
+#[derive(Clone)]
+pub struct Rds {
+    config: SdkConfig,
+    clients: Arc<Mutex<HashMap<String, Client>>>,
+}
+
+impl Rds {
+    /// Loads the standard AWS configuration from the environment.
+    pub async fn from_env() -> Self {
+        Self::new(aws_config::load_defaults(BehaviorVersion::latest()).await)
+    }
+
+    pub fn new(config: SdkConfig) -> Self {
+        Self { config, clients: Arc::default() }
+    }
+
+    /// The client for `region`.
+    pub fn client(&self, region: &str) -> Client {
+        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let config =
+                    aws_sdk_rds::config::Builder::from(&self.config).region(Region::new(region.to_owned())).build();
+                Client::from_conf(config)
+            })
+            .clone()
+    }
+}
+
+/// The instance `id` in the client's region, or `None` when RDS says it does not exist.
+///
+/// Only `DBInstanceNotFound` means "does not exist"; every other error is an error.
+pub async fn find_instance(client: &Client, id: &str) -> Result<Option<DbInstance>, TaskError> {
+    match client.describe_db_instances().db_instance_identifier(id).send().await {
+        Ok(output) => Ok(output.db_instances.unwrap_or_default().into_iter().next()),
+        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => Ok(None),
+        Err(error) => Err(from_sdk(&format!("DescribeDBInstances {id}"), error)),
+    }
+}
+
+/// An RDS timestamp as RFC 3339 text, the form every output of rds-refresh uses.
+pub fn format_time(time: &DateTime) -> String {
+    time.fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| time.to_string())
+}

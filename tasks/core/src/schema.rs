@@ -1,0 +1,34 @@
+//! The JSON Schemas of the execution input and output and of every task's input and output.
+//!
+//! `schemas/` holds them as generated here; a test fails when the two differ
+//! (regenerate with `UPDATE_SCHEMAS=1 cargo test -p rds-refresh-core --test schemas`).
+use schemars::{Schema, schema_for};
+
+use crate::model::{RefreshOutput, RefreshRequest};
+use crate::tasks::*;
+
+/// `(file name, schema)` for every schema in `schemas/`.
+pub fn all() -> Vec<(&'static str, Schema)> {
+    vec![
+        ("refresh-input.schema.json", schema_for!(RefreshRequest)),
+        ("refresh-output.schema.json", schema_for!(RefreshOutput)),
+        ("find-snapshot.input.schema.json", schema_for!(find_snapshot::Input)),
+        ("find-snapshot.output.schema.json", schema_for!(find_snapshot::Output)),
+        ("describe-target.input.schema.json", schema_for!(describe_target::Input)),
+        ("describe-target.output.schema.json", schema_for!(describe_target::Output)),
+        ("copy-snapshot.input.schema.json", schema_for!(copy_snapshot::Input)),
+        ("copy-snapshot.output.schema.json", schema_for!(copy_snapshot::Output)),
+        ("wait-copied.input.schema.json", schema_for!(wait_copied::Input)),
+        ("wait-copied.output.schema.json", schema_for!(wait_copied::Output)),
+        ("delete-target.input.schema.json", schema_for!(delete_target::Input)),
+        ("delete-target.output.schema.json", schema_for!(delete_target::Output)),
+        ("wait-deleted.input.schema.json", schema_for!(wait_deleted::Input)),
+        ("wait-deleted.output.schema.json", schema_for!(wait_deleted::Output)),
+        ("restore-target.input.schema.json", schema_for!(restore_target::Input)),
+        ("restore-target.output.schema.json", schema_for!(restore_target::Output)),
+        ("wait-available.input.schema.json", schema_for!(wait_available::Input)),
+        ("wait-available.output.schema.json", schema_for!(wait_available::Output)),
+        ("tag-target.input.schema.json", schema_for!(tag_target::Input)),
+        ("tag-target.output.schema.json", schema_for!(tag_target::Output)),
+    ]
+}

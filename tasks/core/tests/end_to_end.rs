@@ -1,0 +1,229 @@
+//! Whole refreshes through `scripts/refresh-local`: the real definition in a real ASL
+//! interpreter, the real task binaries behind its Task states, the RDS emulator behind
+//! them. Outcomes are checked by reading the emulator afterwards.
+//!
+//! Needs the task binaries built (`cargo build --workspace --bins`; scripts/test does it).
+mod support;
+
+use std::process::Command;
+
+use aws_sdk_rds::types::Tag;
+use rds_refresh_core::identifiers::copy_identifier;
+use rds_refresh_core::model::{CopyOrigin, RefreshOutput};
+use serde_json::{Value, json};
+use support::{Emulator, create_instance_with, create_snapshot, instance, repo_root, snapshot_ids, unique};
+
+const SOURCE_REGION: &str = "us-east-1";
+const TARGET_REGION: &str = "us-west-2";
+
+/// What one run of scripts/refresh-local did.
+struct Run {
+    success: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+    /// The interpreter's events, one JSON object each.
+    events: Vec<Value>,
+}
+
+impl Run {
+    fn output(&self) -> RefreshOutput {
+        assert!(self.success, "the refresh failed:\n{}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("output is not a RefreshOutput ({e}):\n{}", self.stdout))
+    }
+
+    /// How often `state` was retried after `error`.
+    fn retries(&self, state: &str, error: &str) -> usize {
+        self.events
+            .iter()
+            .filter(|e| e["type"] == "StateRetried" && e["stateName"] == state && e["error"] == error)
+            .count()
+    }
+}
+
+fn refresh_local(emulator: &Emulator, input: &Value, env: &[(&str, &str)]) -> Run {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("e2e"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input_file, events_file) = (dir.join("input.json"), dir.join("events.jsonl"));
+    std::fs::write(&input_file, input.to_string()).unwrap();
+    let output = Command::new(repo_root().join("scripts/refresh-local"))
+        .arg("--no-build")
+        .arg("--input")
+        .arg(&input_file)
+        .args(["--endpoint", &emulator.url])
+        .arg("--events")
+        .arg(&events_file)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run scripts/refresh-local");
+    let events = std::fs::read_to_string(&events_file)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("an event is JSON"))
+        .collect();
+    Run {
+        success: output.status.success(),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        events,
+    }
+}
+
+fn input(x: &str, y: &str) -> Value {
+    json!({
+        "source": {"region": SOURCE_REGION, "dbInstanceIdentifier": x},
+        "target": {"region": TARGET_REGION, "dbInstanceIdentifier": y}
+    })
+}
+
+/// Source `x` with an old automated snapshot, two manual ones and one still being taken;
+/// returns the identifier of the newest available one.
+async fn seed_source(emulator: &Emulator, x: &str) -> String {
+    let client = emulator.client(SOURCE_REGION);
+    create_instance_with(&client, x, |b| b.db_instance_class("db.r6g.large")).await;
+    let automated = snapshot_ids(&client, x).await.remove(0);
+    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some("2026-11-20T05:10:00Z"));
+    for (suffix, created) in [("a", Some("2026-11-21T05:10:00Z")), ("b", Some("2026-11-22T05:10:00Z")), ("c", None)] {
+        let id = format!("{x}-{suffix}");
+        create_snapshot(&client, x, &id).await;
+        match created {
+            Some(time) => emulator.set_snapshot(SOURCE_REGION, &id, None, Some(time)),
+            None => emulator.set_snapshot(SOURCE_REGION, &id, Some("creating"), None),
+        }
+    }
+    format!("{x}-b")
+}
+
+async fn seed_target(emulator: &Emulator, y: &str) {
+    create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
+        b.db_instance_class("db.t3.medium").tags(Tag::builder().key("team").value("analytics").build())
+    })
+    .await;
+}
+
+async fn tags_of(emulator: &Emulator, region: &str, id: &str) -> std::collections::BTreeMap<String, String> {
+    let client = emulator.client(region);
+    let arn = instance(&client, id).await.expect("instance").db_instance_arn().unwrap().to_owned();
+    let tags = client.list_tags_for_resource().resource_name(arn).send().await.unwrap();
+    tags.tag_list().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
+    let emulator = Emulator::start();
+    let newest = seed_source(&emulator, "x").await;
+    seed_target(&emulator, "y").await;
+    let source_snapshots_before = snapshot_ids(&emulator.client(SOURCE_REGION), "x").await;
+    // Copies, deletes and restores take a few status checks, so every wait loop polls.
+    emulator.control(
+        "transitions",
+        json!({"snapshot.creating": {"reads": 2}, "instance.deleting": {"reads": 2}, "instance.creating": {"reads": 2}}),
+    );
+
+    let run = refresh_local(&emulator, &input("x", "y"), &[]);
+    let output = run.output();
+
+    // The execution output names the snapshot, the copy and the endpoint.
+    assert_eq!(output.snapshot.identifier, newest);
+    assert_eq!(output.snapshot.created_at, "2026-11-22T05:10:00Z");
+    assert_eq!(output.copy.origin, CopyOrigin::Copied);
+    assert_eq!(output.copy.identifier, copy_identifier(&newest, &output.snapshot.arn));
+    assert_eq!(output.copy.region, TARGET_REGION);
+    assert!(output.replaced_existing_target);
+    assert!(!output.endpoint.address.is_empty());
+
+    // The emulator agrees: y is back, configured as before, and says where it came from.
+    let target = emulator.client(TARGET_REGION);
+    let y = instance(&target, "y").await.expect("y exists");
+    assert_eq!(y.db_instance_status(), Some("available"));
+    assert_eq!(y.db_instance_class(), Some("db.t3.medium"));
+    let tags = tags_of(&emulator, TARGET_REGION, "y").await;
+    assert_eq!(tags.get("team").map(String::as_str), Some("analytics"));
+    assert_eq!(tags.get("rds-refresh:snapshot"), Some(&newest));
+    assert_eq!(tags.get("rds-refresh:source").map(String::as_str), Some("us-east-1/x"));
+    let copy = target.describe_db_snapshots().db_snapshot_identifier(&output.copy.identifier).send().await.unwrap();
+    assert_eq!(copy.db_snapshots()[0].status(), Some("available"));
+
+    // x was only read.
+    let source = emulator.client(SOURCE_REGION);
+    assert_eq!(instance(&source, "x").await.and_then(|x| x.db_instance_class().map(str::to_owned)).as_deref(), Some("db.r6g.large"));
+    assert_eq!(snapshot_ids(&source, "x").await, source_snapshots_before);
+
+    // Every wait polled more than once.
+    for state in ["WaitCopied", "WaitDeleted", "WaitAvailable"] {
+        assert!(run.retries(state, "NotReady") >= 1, "{state} never polled again:\n{}", run.stderr);
+    }
+}
+
+#[tokio::test]
+async fn a_missing_target_is_restored() {
+    let emulator = Emulator::start();
+    let newest = seed_source(&emulator, "x").await;
+
+    let output = refresh_local(&emulator, &input("x", "y"), &[]).output();
+
+    assert!(!output.replaced_existing_target);
+    assert_eq!(output.snapshot.identifier, newest);
+    assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
+    assert_eq!(tags_of(&emulator, TARGET_REGION, "y").await.get("rds-refresh:snapshot"), Some(&newest));
+}
+
+#[tokio::test]
+async fn a_source_without_snapshots_fails_with_snapshot_not_found_and_leaves_y_untouched() {
+    let emulator = Emulator::start();
+    let client = emulator.client(SOURCE_REGION);
+    create_instance_with(&client, "x", |b| b).await;
+    for id in snapshot_ids(&client, "x").await {
+        emulator.set_snapshot(SOURCE_REGION, &id, Some("creating"), None);
+    }
+    seed_target(&emulator, "y").await;
+    let y_before = instance(&emulator.client(TARGET_REGION), "y").await.unwrap();
+
+    let run = refresh_local(&emulator, &input("x", "y"), &[]);
+
+    assert!(!run.success);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("error: SnapshotNotFound"), "{}", run.stderr);
+    let y_after = instance(&emulator.client(TARGET_REGION), "y").await.expect("y still exists");
+    assert_eq!(y_after, y_before);
+    let target_snapshots = emulator.client(TARGET_REGION).describe_db_snapshots().send().await.unwrap();
+    assert!(
+        target_snapshots.db_snapshots().iter().all(|s| s.db_instance_identifier() != Some("x")),
+        "no copy may be made"
+    );
+}
+
+#[tokio::test]
+async fn invalid_input_fails_naming_the_field_before_any_change() {
+    let emulator = Emulator::start();
+    seed_source(&emulator, "x").await;
+    seed_target(&emulator, "y").await;
+    let mut bad = input("x", "y");
+    bad["target"]["region"] = json!("us_west_2");
+
+    let run = refresh_local(&emulator, &bad, &[]);
+
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("error: InvalidInput"), "{}", run.stderr);
+    assert!(run.stderr.contains("target.region"), "{}", run.stderr);
+    assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
+}
+
+#[tokio::test]
+async fn a_throttled_task_is_retried_and_the_refresh_completes() {
+    let emulator = Emulator::start();
+    let newest = seed_source(&emulator, "x").await;
+    seed_target(&emulator, "y").await;
+    emulator.control(
+        "faults",
+        json!({"action": "RestoreDBInstanceFromDBSnapshot", "code": "Throttling", "status": 400, "message": "Rate exceeded", "count": 2}),
+    );
+
+    // One SDK attempt per call, so the throttling reaches the state machine's Retry.
+    let run = refresh_local(&emulator, &input("x", "y"), &[("AWS_MAX_ATTEMPTS", "1")]);
+
+    assert_eq!(run.output().snapshot.identifier, newest);
+    assert_eq!(run.retries("RestoreTarget", "Throttled"), 2, "{}", run.stderr);
+    assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
+}

@@ -1,0 +1,33 @@
+//! `schemas/` holds exactly what the Rust types generate.
+//!
+//! After a deliberate change to an input or output type, regenerate with
+//! `UPDATE_SCHEMAS=1 cargo test -p rds-refresh-core --test schemas` and review the diff.
+use std::fs;
+use std::path::Path;
+
+#[test]
+fn committed_schemas_match_the_types() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    let update = std::env::var_os("UPDATE_SCHEMAS").is_some();
+    let mut stale = Vec::new();
+    let mut expected_files = Vec::new();
+    for (name, schema) in rds_refresh_core::schema::all() {
+        let generated = serde_json::to_string_pretty(&schema).unwrap() + "\n";
+        let path = dir.join(name);
+        expected_files.push(name.to_owned());
+        if update {
+            fs::write(&path, &generated).unwrap();
+        } else if fs::read_to_string(&path).ok().as_deref() != Some(generated.as_str()) {
+            stale.push(name);
+        }
+    }
+    assert!(stale.is_empty(), "schemas differ from the types (regenerate with UPDATE_SCHEMAS=1): {stale:?}");
+    let mut committed: Vec<String> = fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".schema.json"))
+        .collect();
+    committed.sort();
+    expected_files.sort();
+    assert_eq!(committed, expected_files, "schemas/ holds a schema no type generates");
+}

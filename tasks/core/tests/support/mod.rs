@@ -1,0 +1,181 @@
+//! Test support: the RDS emulator, SDK clients pointed at it, and seeding helpers.
+//!
+//! The emulator is `local/emulator/rds_emulator.py` (moto with status holds, fault
+//! injection and call counts), installed by `scripts/setup`. It is started with a pipe on
+//! its stdin and exits when that pipe closes, so it never outlives the test process.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_rds::Client;
+use aws_sdk_rds::config::Credentials;
+use rds_refresh_core::rds::Rds;
+use serde_json::{Value, json};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+}
+
+/// A running emulator; stopped when dropped.
+pub struct Emulator {
+    pub url: String,
+    child: Child,
+    // Held open for the emulator's lifetime: closing it (even by a crash) stops the emulator.
+    _stdin: ChildStdin,
+}
+
+impl Emulator {
+    /// Starts a fresh emulator on a free port, for a test that needs one of its own
+    /// (status holds and faults apply to the whole emulator).
+    pub fn start() -> Emulator {
+        let root = repo_root();
+        let python = root.join(".local/venv/bin/python");
+        assert!(python.exists(), "{} is missing: run scripts/setup first", python.display());
+        let mut child = Command::new(python)
+            .arg(root.join("local/emulator/rds_emulator.py"))
+            .args(["--port", "0", "--exit-on-stdin-eof"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the RDS emulator");
+        let stdin = child.stdin.take().expect("emulator stdin");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("emulator stdout"))
+            .read_line(&mut line)
+            .expect("read the emulator's first line");
+        let url = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
+            .to_owned();
+        Emulator { url, child, _stdin: stdin }
+    }
+
+    /// One emulator shared by the tests of this binary that need no holds or faults.
+    pub fn shared() -> &'static Emulator {
+        static SHARED: OnceLock<Emulator> = OnceLock::new();
+        SHARED.get_or_init(Emulator::start)
+    }
+
+    pub fn sdk_config(&self) -> SdkConfig {
+        SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_rds::config::SharedCredentialsProvider::new(Credentials::for_tests()))
+            .build()
+    }
+
+    /// The RDS clients a task handler gets, pointed at this emulator.
+    pub fn rds(&self) -> Rds {
+        Rds::new(self.sdk_config())
+    }
+
+    pub fn client(&self, region: &str) -> Client {
+        self.rds().client(region)
+    }
+
+    /// POSTs `body` to the emulator's control API (`/_emulator/<path>`).
+    pub fn control(&self, path: &str, body: Value) -> Value {
+        let response = http_post(&format!("{}/_emulator/{path}", self.url), &body);
+        serde_json::from_str(&response).unwrap_or(Value::Null)
+    }
+
+    /// Sets a snapshot's status and/or creation time.
+    pub fn set_snapshot(&self, region: &str, id: &str, status: Option<&str>, created_at: Option<&str>) {
+        let mut body = json!({"region": region, "snapshotIdentifier": id});
+        if let Some(status) = status {
+            body["status"] = json!(status);
+        }
+        if let Some(created_at) = created_at {
+            body["snapshotCreateTime"] = json!(created_at);
+        }
+        self.control("snapshot-status", body);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal blocking HTTP POST over std's TcpStream: the control API is plain JSON on
+/// 127.0.0.1, and an HTTP client crate only for this is not worth its build time.
+fn http_post(url: &str, body: &Value) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let body = body.to_string();
+    let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
+    write!(stream, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+        .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    assert!(
+        head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2"),
+        "control call {path} failed: {head}\n{body}"
+    );
+    body.to_owned()
+}
+
+/// A name unique within this test process, so tests sharing an emulator never collide.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Creates a PostgreSQL instance with test defaults.
+pub async fn create_instance(client: &Client, id: &str) {
+    create_instance_with(client, id, |b| b).await
+}
+
+/// Creates a PostgreSQL instance, letting the caller set more of it.
+pub async fn create_instance_with(
+    client: &Client,
+    id: &str,
+    customize: impl FnOnce(
+        aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder,
+    ) -> aws_sdk_rds::operation::create_db_instance::builders::CreateDBInstanceFluentBuilder,
+) {
+    let request = client
+        .create_db_instance()
+        .db_instance_identifier(id)
+        .db_instance_class("db.t3.micro")
+        .engine("postgres")
+        .master_username("postgres")
+        .master_user_password("not-a-secret-1")
+        .allocated_storage(20);
+    customize(request).send().await.expect("create instance");
+}
+
+/// Creates a manual snapshot of `instance`.
+pub async fn create_snapshot(client: &Client, instance: &str, id: &str) {
+    client
+        .create_db_snapshot()
+        .db_instance_identifier(instance)
+        .db_snapshot_identifier(id)
+        .send()
+        .await
+        .expect("create snapshot");
+}
+
+/// Identifiers of every snapshot of `instance` in the client's region.
+pub async fn snapshot_ids(client: &Client, instance: &str) -> Vec<String> {
+    let output =
+        client.describe_db_snapshots().db_instance_identifier(instance).send().await.expect("describe snapshots");
+    output.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)).collect()
+}
+
+/// The instance `id`, or None.
+pub async fn instance(client: &Client, id: &str) -> Option<aws_sdk_rds::types::DbInstance> {
+    rds_refresh_core::rds::find_instance(client, id).await.expect("describe instance")
+}

@@ -29,15 +29,13 @@ struct Run {
 impl Run {
     fn output(&self) -> RefreshOutput {
         assert!(self.success, "the refresh failed:\n{}", self.stderr);
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("output is not a RefreshOutput ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("output is not a RefreshOutput ({e}):\n{}", self.stdout))
     }
 
     /// How often `state` was retried after `error`.
     fn retries(&self, state: &str, error: &str) -> usize {
-        self.events
-            .iter()
-            .filter(|e| e["type"] == "StateRetried" && e["stateName"] == state && e["error"] == error)
-            .count()
+        self.events.iter().filter(|e| e["type"] == "StateRetried" && e["state"] == state && e["error"] == error).count()
     }
 }
 
@@ -147,7 +145,10 @@ async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
 
     // x was only read.
     let source = emulator.client(SOURCE_REGION);
-    assert_eq!(instance(&source, "x").await.and_then(|x| x.db_instance_class().map(str::to_owned)).as_deref(), Some("db.r6g.large"));
+    assert_eq!(
+        instance(&source, "x").await.and_then(|x| x.db_instance_class().map(str::to_owned)).as_deref(),
+        Some("db.r6g.large")
+    );
     assert_eq!(snapshot_ids(&source, "x").await, source_snapshots_before);
 
     // Every wait polled more than once.
@@ -179,14 +180,21 @@ async fn a_source_without_snapshots_fails_with_snapshot_not_found_and_leaves_y_u
     }
     seed_target(&emulator, "y").await;
     let y_before = instance(&emulator.client(TARGET_REGION), "y").await.unwrap();
+    emulator.clear_calls();
 
     let run = refresh_local(&emulator, &input("x", "y"), &[]);
 
     assert!(!run.success);
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("error: SnapshotNotFound"), "{}", run.stderr);
+    assert_eq!(emulator.changing_calls(), Vec::<String>::new(), "only reads before SnapshotNotFound");
     let y_after = instance(&emulator.client(TARGET_REGION), "y").await.expect("y still exists");
-    assert_eq!(y_after, y_before);
+    // moto recomputes LatestRestorableTime on every read; everything else must be as it was.
+    let settled = |mut y: aws_sdk_rds::types::DbInstance| {
+        y.latest_restorable_time = None;
+        y
+    };
+    assert_eq!(settled(y_after), settled(y_before));
     let target_snapshots = emulator.client(TARGET_REGION).describe_db_snapshots().send().await.unwrap();
     assert!(
         target_snapshots.db_snapshots().iter().all(|s| s.db_instance_identifier() != Some("x")),
@@ -201,12 +209,14 @@ async fn invalid_input_fails_naming_the_field_before_any_change() {
     seed_target(&emulator, "y").await;
     let mut bad = input("x", "y");
     bad["target"]["region"] = json!("us_west_2");
+    emulator.clear_calls();
 
     let run = refresh_local(&emulator, &bad, &[]);
 
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("error: InvalidInput"), "{}", run.stderr);
     assert!(run.stderr.contains("target.region"), "{}", run.stderr);
+    assert_eq!(emulator.changing_calls(), Vec::<String>::new(), "no change before the input is checked");
     assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
 }
 

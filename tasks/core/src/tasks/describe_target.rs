@@ -61,11 +61,13 @@ pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
             .db_parameter_groups()
             .first()
             .and_then(|g| g.db_parameter_group_name())
+            .filter(|name| !is_default_group(name))
             .map(str::to_owned),
         option_group_name: instance
             .option_group_memberships()
             .first()
             .and_then(|g| g.option_group_name())
+            .filter(|name| !is_default_group(name))
             .map(str::to_owned),
         multi_az: instance.multi_az().unwrap_or(false),
         port: instance.endpoint().and_then(|e| e.port()).or(instance.db_instance_port()),
@@ -81,5 +83,25 @@ pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
             .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
             .filter(|(key, _)| !key.starts_with("aws:"))
             .collect(),
+    }
+}
+
+/// Whether `name` is one of RDS's default parameter or option groups (`default.postgres16`,
+/// `default:postgres-16`). Those belong to an engine version, which the snapshot may not
+/// share with the old target, so they are left for RDS to choose for the restored version.
+pub fn is_default_group(name: &str) -> bool {
+    name.starts_with("default.") || name.starts_with("default:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_groups_are_recognised() {
+        assert!(is_default_group("default.postgres16"));
+        assert!(is_default_group("default:postgres-16"));
+        assert!(!is_default_group("staging-pg16"));
+        assert!(!is_default_group("defaults-pg"));
     }
 }

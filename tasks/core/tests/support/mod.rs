@@ -83,8 +83,29 @@ impl Emulator {
 
     /// POSTs `body` to the emulator's control API (`/_emulator/<path>`).
     pub fn control(&self, path: &str, body: Value) -> Value {
-        let response = http_post(&format!("{}/_emulator/{path}", self.url), &body);
+        self.control_request("POST", path, Some(&body))
+    }
+
+    fn control_request(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let response = http(method, &format!("{}/_emulator/{path}", self.url), body);
         serde_json::from_str(&response).unwrap_or(Value::Null)
+    }
+
+    /// Forgets the RDS calls received so far.
+    pub fn clear_calls(&self) {
+        self.control_request("DELETE", "calls", None);
+    }
+
+    /// The actions of the RDS calls received since the last `clear_calls`, in order.
+    pub fn calls(&self) -> Vec<String> {
+        let calls = self.control_request("GET", "calls", None);
+        calls["log"].as_array().into_iter().flatten().filter_map(|c| c["action"].as_str().map(str::to_owned)).collect()
+    }
+
+    /// The calls received since the last `clear_calls` that may change something: anything
+    /// but a Describe or List.
+    pub fn changing_calls(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|a| !a.starts_with("Describe") && !a.starts_with("List")).collect()
     }
 
     /// Sets a snapshot's status and/or creation time.
@@ -107,22 +128,22 @@ impl Drop for Emulator {
     }
 }
 
-/// A minimal blocking HTTP POST over std's TcpStream: the control API is plain JSON on
+/// A minimal blocking HTTP request over std's TcpStream: the control API is plain JSON on
 /// 127.0.0.1, and an HTTP client crate only for this is not worth its build time.
-fn http_post(url: &str, body: &Value) -> String {
+fn http(method: &str, url: &str, body: Option<&Value>) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let body = body.to_string();
+    let body = body.map(Value::to_string).unwrap_or_default();
     let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
-    write!(stream, "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
         .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     assert!(
         head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2"),
-        "control call {path} failed: {head}\n{body}"
+        "control call {method} {path} failed: {head}\n{body}"
     );
     body.to_owned()
 }

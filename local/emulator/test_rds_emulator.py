@@ -1,0 +1,202 @@
+"""Tests of the emulator's additions to moto, through boto3 over HTTP as a client sees them.
+
+Run: .local/venv/bin/python -m unittest discover -s local/emulator
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import unittest
+import urllib.request
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+
+
+class Emulator:
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(HERE / "rds_emulator.py"), "--port", "0", "--exit-on-stdin-eof"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline()
+        assert line.startswith("listening "), line
+        self.url = line.split()[1]
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+    def rds(self, region: str):
+        return boto3.client(
+            "rds",
+            region_name=region,
+            endpoint_url=self.url,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
+
+    def control(self, method: str, path: str, body=None):
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method=method,
+        )
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)
+
+
+def create_instance(rds, identifier: str) -> None:
+    rds.create_db_instance(
+        DBInstanceIdentifier=identifier,
+        DBInstanceClass="db.t3.micro",
+        Engine="postgres",
+        MasterUsername="postgres",
+        MasterUserPassword="not-a-secret-1",
+        AllocatedStorage=20,
+    )
+
+
+def status(rds, identifier: str) -> str | None:
+    try:
+        return rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]["DBInstanceStatus"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "DBInstanceNotFound":
+            return None
+        raise
+
+
+class EmulatorTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.emulator = Emulator()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.emulator.stop()
+
+    def setUp(self) -> None:
+        self.emulator.control("POST", "reset", {})
+        self.rds = self.emulator.rds("us-west-2")
+
+    def test_without_transitions_it_behaves_like_moto(self) -> None:
+        create_instance(self.rds, "plain")
+        self.assertEqual(status(self.rds, "plain"), "available")
+        self.rds.delete_db_instance(DBInstanceIdentifier="plain", SkipFinalSnapshot=True)
+        self.assertIsNone(status(self.rds, "plain"))
+
+    def test_a_new_instance_is_creating_for_the_set_number_of_reads(self) -> None:
+        self.emulator.control("POST", "transitions", {"instance.creating": {"reads": 2}})
+        create_instance(self.rds, "new")
+        self.assertEqual([status(self.rds, "new") for _ in range(3)], ["creating", "creating", "available"])
+
+    def test_a_deleted_instance_stays_visible_as_deleting_then_vanishes(self) -> None:
+        create_instance(self.rds, "old")
+        self.emulator.control("POST", "transitions", {"instance.deleting": {"reads": 2}})
+        self.rds.delete_db_instance(DBInstanceIdentifier="old", SkipFinalSnapshot=True)
+        self.assertEqual([status(self.rds, "old") for _ in range(3)], ["deleting", "deleting", None])
+
+    def test_deleting_an_instance_twice_is_an_invalid_state(self) -> None:
+        create_instance(self.rds, "twice")
+        self.emulator.control("POST", "transitions", {"instance.deleting": {"reads": 5}})
+        self.rds.delete_db_instance(DBInstanceIdentifier="twice", SkipFinalSnapshot=True)
+        with self.assertRaises(ClientError) as raised:
+            self.rds.delete_db_instance(DBInstanceIdentifier="twice", SkipFinalSnapshot=True)
+        self.assertEqual(raised.exception.response["Error"]["Code"], "InvalidDBInstanceState")
+
+    def test_a_modified_instance_is_modifying_for_the_set_number_of_reads(self) -> None:
+        create_instance(self.rds, "mod")
+        self.emulator.control("POST", "transitions", {"instance.modifying": {"reads": 1}})
+        self.rds.modify_db_instance(DBInstanceIdentifier="mod", DBInstanceClass="db.t3.small", ApplyImmediately=True)
+        self.assertEqual([status(self.rds, "mod") for _ in range(2)], ["modifying", "available"])
+
+    def test_a_copy_is_creating_without_a_create_time_then_available(self) -> None:
+        source = self.emulator.rds("us-east-1")
+        create_instance(source, "x")
+        source.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="snap")
+        arn = source.describe_db_snapshots(DBSnapshotIdentifier="snap")["DBSnapshots"][0]["DBSnapshotArn"]
+        self.emulator.control("POST", "transitions", {"snapshot.creating": {"reads": 1}})
+        self.rds.copy_db_snapshot(SourceDBSnapshotIdentifier=arn, TargetDBSnapshotIdentifier="copy", SourceRegion="us-east-1")
+
+        first = self.rds.describe_db_snapshots(DBSnapshotIdentifier="copy")["DBSnapshots"][0]
+        second = self.rds.describe_db_snapshots(DBSnapshotIdentifier="copy")["DBSnapshots"][0]
+        self.assertEqual(first["Status"], "creating")
+        self.assertNotIn("SnapshotCreateTime", first)
+        self.assertEqual(second["Status"], "available")
+        self.assertIn("SnapshotCreateTime", second)
+
+    def test_a_transition_in_seconds_ends_on_time(self) -> None:
+        self.emulator.control("POST", "transitions", {"instance.creating": {"seconds": 0}})
+        create_instance(self.rds, "quick")
+        self.assertEqual(status(self.rds, "quick"), "available")
+        self.emulator.control("POST", "transitions", {"instance.creating": {"seconds": 3600}})
+        create_instance(self.rds, "slow")
+        self.assertEqual([status(self.rds, "slow") for _ in range(3)], ["creating"] * 3)
+
+    def test_snapshot_status_sets_status_and_creation_time(self) -> None:
+        create_instance(self.rds, "x")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s1")
+        self.emulator.control(
+            "POST", "snapshot-status",
+            {"region": "us-west-2", "snapshotIdentifier": "s1", "snapshotCreateTime": "2026-11-22T05:10:00Z"},
+        )
+        snapshot = self.rds.describe_db_snapshots(DBSnapshotIdentifier="s1")["DBSnapshots"][0]
+        self.assertEqual(snapshot["SnapshotCreateTime"].isoformat(), "2026-11-22T05:10:00+00:00")
+        self.emulator.control("POST", "snapshot-status", {"region": "us-west-2", "snapshotIdentifier": "s1", "status": "creating"})
+        self.assertEqual(self.rds.describe_db_snapshots(DBSnapshotIdentifier="s1")["DBSnapshots"][0]["Status"], "creating")
+
+    def test_an_injected_fault_fails_the_set_number_of_matching_calls(self) -> None:
+        create_instance(self.rds, "a")
+        create_instance(self.rds, "b")
+        self.emulator.control(
+            "POST", "faults",
+            {"action": "DescribeDBInstances", "code": "Throttling", "message": "Rate exceeded", "count": 2, "dbInstanceIdentifier": "a"},
+        )
+        self.assertEqual(status(self.rds, "b"), "available")  # another instance: not matched
+        for _ in range(2):
+            with self.assertRaises(ClientError) as raised:
+                status(self.rds, "a")
+            self.assertEqual(raised.exception.response["Error"]["Code"], "Throttling")
+            self.assertEqual(raised.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertEqual(status(self.rds, "a"), "available")
+
+    def test_a_server_fault_carries_its_status(self) -> None:
+        self.emulator.control("POST", "faults", {"action": "DescribeDBSnapshots", "code": "InternalFailure", "status": 500})
+        with self.assertRaises(ClientError) as raised:
+            self.rds.describe_db_snapshots()
+        self.assertEqual(raised.exception.response["ResponseMetadata"]["HTTPStatusCode"], 500)
+
+    def test_calls_are_counted_by_action_with_region(self) -> None:
+        create_instance(self.rds, "counted")
+        status(self.rds, "counted")
+        status(self.rds, "counted")
+        calls = self.emulator.control("GET", "calls")
+        self.assertEqual(calls["calls"], {"CreateDBInstance": 1, "DescribeDBInstances": 2})
+        self.assertEqual(calls["log"][0], {"action": "CreateDBInstance", "region": "us-west-2", "dbInstanceIdentifier": "counted"})
+
+    def test_bad_control_requests_are_refused_with_the_reason(self) -> None:
+        for path, body, reason in [
+            ("transitions", {"instance.sleeping": {"reads": 1}}, "unknown transition"),
+            ("transitions", {"instance.creating": {"reads": -1}}, "number >= 0"),
+            ("faults", {"code": "Throttling"}, "\"action\""),
+            ("snapshot-status", {"region": "us-west-2", "snapshotIdentifier": "nope"}, "no snapshot"),
+        ]:
+            with self.subTest(path=path, body=body):
+                with self.assertRaises(urllib.error.HTTPError) as raised:
+                    self.emulator.control("POST", path, body)
+                self.assertEqual(raised.exception.code, 400)
+                self.assertIn(reason, json.load(raised.exception)["error"])
+
+
+if __name__ == "__main__":
+    unittest.main()

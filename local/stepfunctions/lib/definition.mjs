@@ -1,0 +1,162 @@
+// Loading, substituting, walking and validating an ASL (JSONPath) definition.
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+// asl-validator 4 is CommonJS.
+const aslValidator = require('asl-validator');
+
+export const REGION = 'us-east-1';
+export const ACCOUNT = '000000000000';
+export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+
+/** A problem with the command line or the files it names: exit code 2. */
+export class SetupError extends Error {}
+
+/** A SetupError in the command line itself: the usage text follows the message. */
+export class UsageError extends SetupError {}
+
+export const functionArn = (name) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+
+/**
+ * The function name in a Lambda FunctionName or function ARN, as Lambda accepts it: a name,
+ * a partial ARN (`123456789012:function:name`) or a full ARN, each with an optional qualifier.
+ */
+export function functionNameOf(nameOrArn) {
+  if (typeof nameOrArn !== 'string') return null;
+  const match = /^(?:arn:aws[\w-]*:lambda:[\w-]+:)?(?:\d{12}:)?(?:function:)?([\w-]+)(?::[\w$-]+)?$/.exec(nameOrArn);
+  return match ? match[1] : null;
+}
+
+const isFunctionArn = (resource) => /^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(?::[\w$-]+)?$/.test(resource);
+
+/**
+ * Replaces every `${Name}` with the ARN of the binary `functions[Name]`, the way SAM's
+ * DefinitionSubstitutions fill in the real function ARNs. Substitution is textual, like SAM's.
+ */
+export function substitute(text, functions) {
+  const lookup = typeof functions === 'function' ? functions : (name) => (Object.hasOwn(functions, name) ? functions[name] : undefined);
+  const unknown = new Set();
+  const substituted = text.replace(/\$\{([^}]*)\}/g, (_, name) => {
+    const binary = lookup(name);
+    if (binary === undefined) {
+      unknown.add(name);
+      return '';
+    }
+    return functionArn(binary);
+  });
+  if (unknown.size > 0) {
+    const names = [...unknown].map((n) => '${' + n + '}').join(', ');
+    throw new SetupError(`unknown placeholder(s) ${names}: not in the functions file (--functions)`);
+  }
+  return substituted;
+}
+
+/** Reads a JSON file, naming it in the error. */
+export function readJson(file, what) {
+  let text;
+  try {
+    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new SetupError(`cannot read ${what} ${file}: ${error.code ?? error.message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new SetupError(`${what} ${file} is not valid JSON: ${error.message}`);
+  }
+}
+
+/**
+ * Reads a definition and substitutes its placeholders from the functions file. Without a
+ * functions file, each placeholder stands for a function of its own name if `anyPlaceholder`
+ * (enough to validate), and is unknown otherwise.
+ */
+export function loadDefinition(definitionFile, functionsFile, { anyPlaceholder = false } = {}) {
+  let functions = null;
+  if (functionsFile) {
+    functions = readJson(functionsFile, 'functions file');
+    const valid = functions && typeof functions === 'object' && !Array.isArray(functions);
+    const bad = valid ? Object.entries(functions).filter(([, v]) => typeof v !== 'string' || !/^[\w-]+$/.test(v)) : [];
+    if (!valid || bad.length > 0) {
+      throw new SetupError(`functions file ${functionsFile} must map placeholder names to binary names` +
+        (bad.length ? ` (bad: ${bad.map(([k]) => k).join(', ')})` : ''));
+    }
+  }
+  let text;
+  try {
+    text = fs.readFileSync(definitionFile, 'utf8');
+  } catch (error) {
+    throw new SetupError(`cannot read definition ${definitionFile}: ${error.code ?? error.message}`);
+  }
+  try {
+    const lookup = functions ?? (anyPlaceholder ? (name) => name : {});
+    return { definition: JSON.parse(substitute(text, lookup)), functions: functions ?? {} };
+  } catch (error) {
+    if (error instanceof SetupError) throw error;
+    throw new SetupError(`definition ${definitionFile} is not valid JSON after substitution: ${error.message}`);
+  }
+}
+
+/** Every state of the machine, nested ones too (Parallel branches, Map processors), as [name, state]. */
+export function* allStates(machine) {
+  for (const [name, state] of Object.entries(machine?.States ?? {})) {
+    yield [name, state];
+    for (const branch of state.Branches ?? []) yield* allStates(branch);
+    const processor = state.ItemProcessor ?? state.Iterator;
+    if (processor) yield* allStates(processor);
+  }
+}
+
+/**
+ * How a Task state is run locally: `wrap` says whether the result is wrapped the way the
+ * lambda:invoke integration wraps it, `functionName` is the statically known function (null
+ * when it comes from a path). Throws for resources that cannot run here.
+ */
+export function taskKind(name, state) {
+  const resource = state.Resource;
+  if (resource === LAMBDA_INVOKE) {
+    const params = state.Parameters ?? {};
+    const functionName = Object.hasOwn(params, 'FunctionName') ? functionNameOf(params.FunctionName) : null;
+    if (Object.hasOwn(params, 'FunctionName') && !functionName) {
+      throw new SetupError(`state ${name}: FunctionName ${JSON.stringify(params.FunctionName)} is not a Lambda function name or ARN`);
+    }
+    return { wrap: true, functionName };
+  }
+  if (typeof resource === 'string' && isFunctionArn(resource)) {
+    return { wrap: false, functionName: functionNameOf(resource) };
+  }
+  throw new SetupError(
+    `state ${name}: Resource ${JSON.stringify(resource)} cannot run locally ` +
+      `(only ${LAMBDA_INVOKE} and Lambda function ARNs are supported)`,
+  );
+}
+
+/**
+ * Checks a definition (already substituted) with asl-validator, plus the rules it misses that
+ * AWS enforces when the state machine is created. Returns a list of messages, empty when valid.
+ */
+export function validate(definition) {
+  const problems = [];
+  // asl-validator writes a default QueryLanguage into every state: give it a copy.
+  const { isValid, errorsText } = aslValidator(structuredClone(definition), { checkArn: true, checkPaths: true });
+  if (!isValid) problems.push(...errorsText('\n').split('\n'));
+
+  for (const [name, state] of allStates(definition)) {
+    for (const field of ['Retry', 'Catch']) {
+      const entries = Array.isArray(state[field]) ? state[field] : [];
+      entries.forEach((entry, i) => {
+        const errorEquals = Array.isArray(entry?.ErrorEquals) ? entry.ErrorEquals : [];
+        if (!errorEquals.includes('States.ALL')) return;
+        if (errorEquals.length > 1) {
+          problems.push(`state ${name}: ${field}[${i}]: States.ALL must be alone in ErrorEquals`);
+        }
+        if (i !== entries.length - 1) {
+          const what = field === 'Retry' ? 'Retrier' : 'Catcher';
+          problems.push(`state ${name}: ${field}[${i}]: a ${what} with States.ALL must be the last one`);
+        }
+      });
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,97 @@
+// The local Lambda service: functions started lazily, kept warm, one invocation per process.
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+import { functionArn, REGION } from './definition.mjs';
+import { Environment, InvocationError } from './runtime-api.mjs';
+
+/**
+ * The environment of a function process: the runner's own (credentials, AWS_MAX_ATTEMPTS,
+ * RUST_LOG...), dummy credentials and a region when missing, and the variables Lambda sets.
+ */
+export function functionEnv(name, { baseEnv = process.env, endpoint } = {}) {
+  const env = {};
+  for (const [key, value] of Object.entries(baseEnv)) {
+    // Lambda's own variables come from here only; the log settings are the user's choice.
+    const lambdaOwned = key.startsWith('AWS_LAMBDA_') && key !== 'AWS_LAMBDA_LOG_FORMAT' && key !== 'AWS_LAMBDA_LOG_LEVEL';
+    if (!lambdaOwned && key !== '_X_AMZN_TRACE_ID') env[key] = value;
+  }
+  env.AWS_ACCESS_KEY_ID ??= 'test';
+  env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  env.AWS_REGION ??= REGION;
+  if (endpoint) env.AWS_ENDPOINT_URL = endpoint;
+  env.AWS_LAMBDA_LOG_FORMAT ??= 'JSON';
+
+  const date = new Date().toISOString().slice(0, 10).replaceAll('-', '/');
+  return {
+    ...env,
+    AWS_LAMBDA_FUNCTION_NAME: name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128',
+    AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: `${date}/[$LATEST]${randomBytes(16).toString('hex')}`,
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_provided.al2023',
+    _HANDLER: 'bootstrap',
+  };
+}
+
+export class LocalLambda {
+  /**
+   * @param {object} o
+   * @param {string} o.binDir where the binaries are
+   * @param {Iterable<string>} o.functions the function (binary) names that exist
+   * @param {string} [o.endpoint] AWS_ENDPOINT_URL for the functions
+   * @param {'ignore'|number|Function} [o.logs] see Environment
+   */
+  constructor({ binDir, functions, endpoint, logs = 'ignore' }) {
+    Object.assign(this, { binDir, endpoint, logs });
+    this.functions = new Set(functions);
+    this.pool = new Map(); // name -> live environments
+    this.started = []; // every environment ever started, to stop them all
+    this.closed = false;
+  }
+
+  /** Invokes function `name` as RequestResponse; rejects with an InvocationError on failure. */
+  async invoke(name, payload, timeoutMs) {
+    if (this.closed) {
+      throw new InvocationError('Lambda.ServiceException', 'the local Lambda service is shutting down');
+    }
+    if (!this.functions.has(name)) {
+      throw new InvocationError('Lambda.ResourceNotFoundException', `Function not found: ${functionArn(name)}`);
+    }
+    const live = (this.pool.get(name) ?? []).filter((e) => !e.dead);
+    // Concurrent invokes (Map, Parallel) get their own environment, as in Lambda.
+    let environment = live.find((e) => e.idle);
+    if (!environment) {
+      environment = new Environment({
+        name,
+        arn: functionArn(name),
+        binPath: path.join(this.binDir, name),
+        env: functionEnv(name, { endpoint: this.endpoint }),
+        logs: this.logs,
+      });
+      live.push(environment);
+      this.started.push(environment);
+    }
+    this.pool.set(name, live);
+    return environment.invoke(payload, timeoutMs);
+  }
+
+  /** Process ids of every function process started so far. */
+  pids() {
+    return this.started.map((e) => e.child?.pid).filter(Boolean);
+  }
+
+  /** Kills every function process at once (synchronous: usable in an 'exit' handler). */
+  killNow() {
+    this.closed = true;
+    for (const environment of this.started) environment.killNow();
+  }
+
+  /** Stops every environment; later invokes fail at once instead of starting processes. */
+  async stop() {
+    this.closed = true;
+    await Promise.all(this.started.map((e) => e.stop()));
+  }
+}

@@ -1,0 +1,112 @@
+// Runs a definition with aws-local-stepfunctions, its Task states backed by local Lambda functions.
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+} from 'aws-local-stepfunctions';
+
+import { allStates, functionNameOf, taskKind } from './definition.mjs';
+import { InvocationError } from './runtime-api.mjs';
+
+// The interpreter's own default when a Task has no TimeoutSeconds (AWS has none).
+const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
+
+/** The function names a definition invokes that are known before it runs. */
+export function staticFunctions(definition) {
+  const names = new Set();
+  for (const [name, state] of allStates(definition)) {
+    if (state.Type !== 'Task') continue;
+    const { functionName } = taskKind(name, state);
+    if (functionName) names.add(functionName);
+  }
+  return names;
+}
+
+/**
+ * The run overrides: a local handler per Task state, and, unless `realWaits`, every Wait state
+ * and Retry interval shortened to `waitMs` / `retryIntervalMs` (MaxAttempts and backoff counts stay).
+ */
+export function buildOverrides(definition, lambda, { waitMs = 10, retryIntervalMs = 10, realWaits = false } = {}) {
+  const taskResourceLocalHandlers = {};
+  const waitTimeOverrides = {};
+  const retryIntervalOverrides = {};
+
+  for (const [name, state] of allStates(definition)) {
+    if (state.Type === 'Task') {
+      const { wrap, functionName } = taskKind(name, state);
+      // The function's deadline follows the state's timeout; a path-given timeout is unknown here.
+      const timeoutMs = state.TimeoutSecondsPath ? null : (state.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
+      taskResourceLocalHandlers[name] = wrap
+        ? async (input) => {
+            const target = functionNameOf(input?.FunctionName);
+            if (!target) {
+              throw new InvocationError(
+                'Lambda.ResourceNotFoundException',
+                `Function not found: ${JSON.stringify(input?.FunctionName)}`,
+              );
+            }
+            const payload = await lambda.invoke(target, input.Payload ?? {}, timeoutMs);
+            // What the lambda:invoke integration returns: the function's result under Payload.
+            return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+          }
+        : (input) => lambda.invoke(functionName, input, timeoutMs);
+    }
+    if (!realWaits) {
+      if (state.Type === 'Wait') waitTimeOverrides[name] = waitMs;
+      if (Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[name] = retryIntervalMs;
+    }
+  }
+  return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
+}
+
+// The account and region of the ARNs the runner makes up (function ARNs use the same).
+const LOCAL_ARN_PREFIX = 'arn:aws:states:us-east-1:000000000000';
+
+/**
+ * The context object (`$$`) AWS gives an execution: its ARN, name, input and start time, and
+ * the state machine's ARN and name. The interpreter adds the `State` part as it runs.
+ */
+export function executionContext({ stateMachineName, executionName, input, startTime = new Date() }) {
+  return {
+    Execution: {
+      Id: `${LOCAL_ARN_PREFIX}:execution:${stateMachineName}:${executionName}`,
+      Input: input,
+      Name: executionName,
+      RoleArn: `arn:aws:iam::000000000000:role/${stateMachineName}-local`,
+      StartTime: startTime.toISOString(),
+      RedriveCount: 0,
+    },
+    StateMachine: { Id: `${LOCAL_ARN_PREFIX}:stateMachine:${stateMachineName}`, Name: stateMachineName },
+  };
+}
+
+/**
+ * Starts one execution and settles with its outcome:
+ * `{ status: 'SUCCEEDED', output }`, `{ status: 'FAILED' | 'TIMED_OUT', error, cause }` or
+ * `{ status: 'ABORTED' }`. `onStart` receives the execution (for `abort()`).
+ */
+export async function execute({ definition, input, context, overrides, progress, onStart }) {
+  // The caller has validated with asl-validator 4 (the interpreter bundles an older 3.x):
+  // validating twice would only cost time.
+  const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
+  const execution = machine.run(input, { overrides, context });
+  onStart?.(execution);
+  const consuming = progress ? progress.consume(execution.eventLogs) : Promise.resolve();
+  try {
+    return { status: 'SUCCEEDED', output: await execution.result };
+  } catch (error) {
+    if (error instanceof ExecutionAbortedError) return { status: 'ABORTED' };
+    if (error instanceof ExecutionTimeoutError) {
+      return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds' };
+    }
+    if (error instanceof ExecutionError) {
+      // The library keeps the state's error as `cause`: its name is the error, its message the cause.
+      return { status: 'FAILED', error: error.cause?.name, cause: error.cause?.message };
+    }
+    throw error;
+  } finally {
+    // The event log closes with the execution's last event.
+    await consuming;
+  }
+}

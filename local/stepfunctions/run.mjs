@@ -1,0 +1,187 @@
+// Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
+// every Lambda Task runs the real function binary behind a local Lambda Runtime API.
+//
+// Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed or timed out
+// (or, with --validate-only, the definition is invalid), 2 usage or setup error,
+// 130/143 interrupted by SIGINT/SIGTERM.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { loadDefinition, readJson, SetupError, UsageError, validate } from './lib/definition.mjs';
+import { LocalLambda } from './lib/lambda.mjs';
+import { Progress } from './lib/progress.mjs';
+import { buildOverrides, execute, executionContext, staticFunctions } from './lib/runner.mjs';
+
+const USAGE = `usage: run.mjs --definition FILE --functions FILE --bin-dir DIR [--input FILE|-]
+              [--endpoint URL] [--events FILE] [--function-logs | --function-log-file FILE]
+              [--wait-ms MS] [--retry-interval-ms MS] [--real-waits] [--execution-name NAME]
+       run.mjs --definition FILE [--functions FILE] --validate-only`;
+
+const OPTIONS = {
+  definition: { type: 'string' },
+  functions: { type: 'string' },
+  'bin-dir': { type: 'string' },
+  input: { type: 'string' },
+  endpoint: { type: 'string' },
+  events: { type: 'string' },
+  'function-logs': { type: 'boolean', default: false },
+  'function-log-file': { type: 'string' },
+  'wait-ms': { type: 'string', default: '10' },
+  'retry-interval-ms': { type: 'string', default: '10' },
+  'real-waits': { type: 'boolean', default: false },
+  'execution-name': { type: 'string' },
+  'validate-only': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
+
+const say = (line) => process.stderr.write(line + '\n');
+
+function parseOptions(argv) {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+  if (values.help) return values;
+  if (!values.definition) throw new UsageError('--definition is required');
+  for (const flag of ['wait-ms', 'retry-interval-ms']) {
+    if (!/^\d+$/.test(values[flag])) throw new UsageError(`--${flag} must be a whole number of milliseconds`);
+  }
+  if (!values['validate-only'] && !values['bin-dir']) throw new UsageError('--bin-dir is required');
+  return values;
+}
+
+const describeProblems = (file, problems) =>
+  `${file} is not a valid state machine:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+
+function checkBinaries(binDir, names) {
+  for (const name of names) {
+    const file = path.join(binDir, name);
+    try {
+      fs.accessSync(file, fs.constants.X_OK);
+    } catch {
+      throw new SetupError(`function binary ${file} is missing or not executable: build the task binaries first`);
+    }
+  }
+}
+
+/** Runs `open`, turning a failure into a SetupError that names the file. */
+function opening(file, what, open) {
+  try {
+    return open();
+  } catch (error) {
+    throw new SetupError(`cannot write ${what} ${file}: ${error.code ?? error.message}`);
+  }
+}
+
+function functionLogs(options) {
+  if (options['function-logs']) return (name, line) => say(`  ${name}: ${line}`);
+  const file = options['function-log-file'];
+  if (!file) return 'ignore';
+  return opening(file, 'function log file', () => {
+    fs.writeFileSync(file, '');
+    // Appending: several processes write to the same file.
+    return fs.openSync(file, 'a');
+  });
+}
+
+async function main(argv) {
+  const options = parseOptions(argv);
+  if (options.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const validateOnly = options['validate-only'];
+  const { definition, functions } = loadDefinition(options.definition, options.functions, {
+    anyPlaceholder: validateOnly,
+  });
+  const problems = validate(definition);
+  if (validateOnly) {
+    say(problems.length ? `error: ${describeProblems(options.definition, problems)}` : `✓ ${options.definition} is valid`);
+    return problems.length ? 1 : 0;
+  }
+  if (problems.length) throw new SetupError(describeProblems(options.definition, problems));
+
+  const input = options.input ? readJson(options.input, 'input') : {};
+  const binDir = options['bin-dir'];
+  const used = staticFunctions(definition);
+  checkBinaries(binDir, used);
+
+  const progress = opening(options.events, 'events file', () => new Progress({ eventsFile: options.events }));
+  const lambda = new LocalLambda({
+    binDir,
+    functions: [...Object.values(functions), ...used],
+    endpoint: options.endpoint,
+    logs: functionLogs(options),
+  });
+  // Whatever happens next, no function process outlives the runner.
+  process.on('exit', () => lambda.killNow());
+
+  const overrides = buildOverrides(definition, lambda, {
+    waitMs: Number(options['wait-ms']),
+    retryIntervalMs: Number(options['retry-interval-ms']),
+    realWaits: options['real-waits'],
+  });
+
+  let execution = null;
+  let signalled = null;
+  const onSignal = (signal) => {
+    if (signalled) {
+      // A second signal: do not wait for a graceful stop.
+      lambda.killNow();
+      process.exit(SIGNAL_EXIT[signalled]);
+    }
+    signalled = signal;
+    say(`■ ${signal}: aborting the execution`);
+    execution?.abort();
+  };
+  for (const signal of Object.keys(SIGNAL_EXIT)) process.on(signal, onSignal);
+
+  let outcome;
+  try {
+    const context = executionContext({
+      // As a deployed machine would be named after its definition file: refresh.asl.json -> refresh.
+      stateMachineName: path.basename(options.definition).replace(/\.asl\.json$|\.json$/, ''),
+      executionName: options['execution-name'] ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+      input,
+    });
+    outcome = await execute({ definition, input, context, overrides, progress, onStart: (e) => (execution = e) });
+  } finally {
+    progress.close();
+    await lambda.stop();
+  }
+
+  if (signalled) return SIGNAL_EXIT[signalled];
+  if (outcome.status === 'SUCCEEDED') {
+    await new Promise((resolve) => process.stdout.write(JSON.stringify(outcome.output, null, 2) + '\n', resolve));
+    return 0;
+  }
+  say(`error: ${outcome.error}: ${readableCause(outcome.cause)}`);
+  return 1;
+}
+
+/** A Lambda error's cause is the JSON AWS gives (`{"errorType","errorMessage"}`): show its message. */
+function readableCause(cause) {
+  try {
+    const parsed = JSON.parse(cause);
+    if (typeof parsed?.errorMessage === 'string') return parsed.errorMessage;
+  } catch {
+    // Not JSON: shown as it is.
+  }
+  return cause;
+}
+
+let code;
+try {
+  code = await main(process.argv.slice(2));
+} catch (error) {
+  say(`run.mjs: ${error instanceof SetupError ? error.message : `internal error: ${error.stack}`}`);
+  if (error instanceof UsageError) say(USAGE);
+  code = 2;
+}
+// Exit now: the interpreter may still hold timers of tasks that were cut short.
+process.exit(code);

@@ -1,0 +1,136 @@
+// Function processes: crashes, timeouts, signals, and the setup errors that stop a run early.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+
+import { alive, FUNCTIONS, fixture, readEvents, runArgs, runCli, sandbox } from './helpers.mjs';
+
+test('a crashed function fails with Lambda.Unknown and the next invoke starts a new process', async (t) => {
+  const box = await sandbox(t);
+  const input = await box.json('input.json', { exit: 3, times: 1 });
+  const events = path.join(box.dir, 'events.jsonl');
+  const { code, stdout, stderr } = await runCli(runArgs(box, 'single.asl.json', input, '--events', events), {
+    state: box.state,
+  });
+  assert.equal(code, 0, stderr);
+  const failed = (await readEvents(events)).find((e) => e.type === 'StateFailed');
+  assert.equal(failed.error, 'Lambda.Unknown');
+  assert.match(failed.cause, /"errorType":"Runtime.ExitError".*Runtime exited with error: exit status 3/);
+  assert.match(stderr, /^↻ Call retry 1 after Lambda.Unknown: /m);
+
+  const pids = await box.pids();
+  assert.equal(pids.length, 2);
+  assert.ok(pids.includes(JSON.parse(stdout).pid));
+  assert.deepEqual(pids.filter(alive), []);
+});
+
+test('a function that fails its init fails the invocation with Lambda.Unknown', async (t) => {
+  const box = await sandbox(t);
+  const input = await box.json('input.json', {});
+  const { code, stderr } = await runCli(runArgs(box, 'single.asl.json', input), {
+    state: box.state,
+    env: { FAKE_INIT_ERROR: 'no region configured' },
+  });
+  assert.equal(code, 1);
+  assert.match(stderr, /^error: Lambda.Unknown: .*\{"errorType":"ConfigError","errorMessage":"no region configured"\}$/m);
+  const pids = await box.pids();
+  assert.equal(pids.length, 2); // the retry got a fresh environment
+  assert.deepEqual(pids.filter(alive), []);
+});
+
+test('a Task that overruns TimeoutSeconds fails with States.Timeout and its process is stopped', async (t) => {
+  const box = await sandbox(t);
+  const input = await box.json('input.json', { source: {}, poll: { sleepMs: 30000 } });
+  const started = Date.now();
+  const { code, stderr } = await runCli(runArgs(box, 'basic.asl.json', input), { state: box.state });
+  assert.equal(code, 1);
+  assert.ok(Date.now() - started < 10000);
+  assert.match(stderr, /^error: States.Timeout: /m);
+  assert.deepEqual((await box.pids()).filter(alive), []);
+});
+
+for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 143]]) {
+  test(`${signal} aborts the execution, stops every function process and exits ${expected}`, async (t) => {
+    const box = await sandbox(t);
+    const input = await box.json('input.json', { sleepMs: 30000 });
+    let sent = false;
+    const { code, stderr } = await runCli(runArgs(box, 'single.asl.json', input, '--function-logs'), {
+      state: box.state,
+      // The function logs its event when the invocation has reached it.
+      onStderr: (text, child) => {
+        if (!sent && text.includes('"message":"invoked"')) {
+          sent = true;
+          child.kill(signal);
+        }
+      },
+    });
+    assert.ok(sent, stderr);
+    assert.equal(code, expected, stderr);
+    const pids = await box.pids();
+    assert.equal(pids.length, 1);
+    assert.deepEqual(pids.filter(alive), []);
+  });
+}
+
+test('an unknown placeholder is a setup error: exit 2 before anything runs', async (t) => {
+  const box = await sandbox(t);
+  const functions = await box.json('functions.json', { EchoFunctionArn: 'echo-function' });
+  const args = ['--definition', fixture('basic.asl.json'), '--functions', functions, '--bin-dir', box.bin];
+  const { code, stdout, stderr } = await runCli(args, { state: box.state });
+  assert.equal(code, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /unknown placeholder\(s\) \$\{PollFunctionArn\}/);
+  assert.deepEqual(await box.pids(), []);
+});
+
+test('a missing function binary is a setup error', async (t) => {
+  const box = await sandbox(t, ['echo-function']);
+  const { code, stderr } = await runCli(runArgs(box, 'basic.asl.json', '-'), { stdin: '{}' });
+  assert.equal(code, 2);
+  assert.match(stderr, /poll-function is missing or not executable/);
+});
+
+test('bad flags, missing files and resources that cannot run locally are setup errors', async (t) => {
+  const box = await sandbox(t);
+  const bad = await runCli(['--definition', fixture('basic.asl.json'), '--wait-ms', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--wait-ms must be/);
+  assert.match(bad.stderr, /^usage: /m);
+
+  const missing = await runCli(runArgs(box, 'basic.asl.json', path.join(box.dir, 'nope.json')));
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /cannot read input .*nope\.json: ENOENT/);
+
+  const sns = await box.json('sns.asl.json', {
+    StartAt: 'Notify',
+    States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { Message: 'hi', TopicArn: 'arn:aws:sns:us-east-1:000000000000:t' }, End: true } },
+  });
+  const unsupported = await runCli(['--definition', sns, '--bin-dir', box.bin]);
+  assert.equal(unsupported.code, 2);
+  assert.match(unsupported.stderr, /state Notify: Resource "arn:aws:states:::sns:publish" cannot run locally/);
+});
+
+test('a function the definition does not know fails like Lambda: ResourceNotFoundException', async (t) => {
+  const box = await sandbox(t);
+  const definition = await box.json('dynamic.asl.json', {
+    StartAt: 'Call',
+    States: {
+      Call: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { 'FunctionName.$': '$.name', Payload: {} },
+        End: true,
+      },
+    },
+  });
+  const args = ['--definition', definition, '--functions', FUNCTIONS, '--bin-dir', box.bin];
+  const known = await runCli([...args, '--input', '-'], { stdin: '{"name": "echo-function"}' });
+  assert.equal(known.code, 0, known.stderr);
+  assert.equal(JSON.parse(known.stdout).StatusCode, 200);
+
+  const unknown = await runCli([...args, '--input', '-'], { stdin: '{"name": "nope"}' });
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^error: Lambda.ResourceNotFoundException: Function not found: arn:aws:lambda:us-east-1:000000000000:function:nope$/m);
+  await fs.rm(definition);
+});

@@ -24,7 +24,14 @@ adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
          Every RDS call received, by action, with region and instance. DELETE resets.
   POST   /_emulator/reset          Forgets everything: moto's state, transitions, faults, calls.
 
+It also provisions what the deployed stack provides besides RDS: the state table that the
+tasks find through RDS_REFRESH_STATE_TABLE (DynamoDB, partition key `target`), named by
+--state-table in --state-region (default `rds-refresh-state` in us-east-1, the local
+functions' region); `--state-table ''` leaves it out. And it keeps and reports the
+Performance Insights settings, which stock moto drops.
+
 Usage: rds_emulator.py [--host 127.0.0.1] [--port 0] [--exit-on-stdin-eof] [--verbose]
+                       [--state-table NAME] [--state-region REGION]
 Prints `listening http://HOST:PORT` on stdout once it accepts connections (port 0 picks a free
 one). With --exit-on-stdin-eof it exits when its stdin closes, so a test harness that holds the
 pipe can never leave it running.
@@ -48,6 +55,7 @@ from urllib.parse import parse_qs
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import RDSClientError
+from moto.dynamodb.models import dynamodb_backends
 from moto.rds.models import DBInstance, DBSnapshot, RDSBackend, rds_backends
 from werkzeug.serving import make_server
 
@@ -92,7 +100,31 @@ class State:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.state_table: tuple[str, str] | None = None  # (name, region)
         self.clear()
+
+    def provision(self) -> None:
+        """Creates the state table, as the deployed stack would."""
+        if self.state_table is None:
+            return
+        name, region = self.state_table
+        backend = dynamodb_backends[ACCOUNT_ID][region]
+        if name in backend.tables:
+            return
+        backend.create_table(
+            name,
+            schema=[{"AttributeName": "target", "KeyType": "HASH"}],
+            throughput=None,
+            attr=[{"AttributeName": "target", "AttributeType": "S"}],
+            global_indexes=None,
+            indexes=None,
+            streams=None,
+            billing_mode="PAY_PER_REQUEST",
+            sse_specification=None,
+            tags=[],
+            deletion_protection_enabled=False,
+            warm_throughput=None,
+        )
 
     def clear(self) -> None:
         self.transitions: dict[str, dict[str, float]] = {}
@@ -219,6 +251,29 @@ def _patch_moto() -> None:
     # AWS leaves SnapshotCreateTime out until the snapshot has been taken.
     DBSnapshot.snapshot_create_time = property(lambda self: None if self.status == "creating" else self.created)
 
+    # Performance Insights: moto drops the settings at create and restore; ModifyDBInstance
+    # stores them (as it stores any parameter) under the request's names. Keep them from the
+    # create too, and report them under the names DescribeDBInstances uses.
+    original_init = DBInstance.__init__
+
+    def init_keeping_performance_insights(self: DBInstance, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        for key in PERFORMANCE_INSIGHTS:
+            if key not in self.__dict__:
+                setattr(self, key, kwargs.get(key))
+
+    DBInstance.__init__ = init_keeping_performance_insights
+    DBInstance.performance_insights_enabled = property(lambda self: bool(self.enable_performance_insights))
+
+
+# The request names of the Performance Insights settings (the response names of the last two
+# are the same).
+PERFORMANCE_INSIGHTS = (
+    "enable_performance_insights",
+    "performance_insights_kms_key_id",
+    "performance_insights_retention_period",
+)
+
 
 # --- the control API -------------------------------------------------------------------------
 
@@ -293,7 +348,9 @@ def _set_snapshot(body: Any) -> dict:
 
 def _reset() -> dict:
     rds_backends[ACCOUNT_ID].reset()
+    dynamodb_backends[ACCOUNT_ID].reset()
     STATE.clear()
+    STATE.provision()
     return {}
 
 
@@ -413,11 +470,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="port (default 0: any free port)")
     parser.add_argument("--exit-on-stdin-eof", action="store_true", help="exit when stdin closes")
     parser.add_argument("--verbose", action="store_true", help="log every request and control call on stderr")
+    parser.add_argument("--state-table", default="rds-refresh-state", help="state table to create ('' for none)")
+    parser.add_argument("--state-region", default="us-east-1", help="region of the state table")
     args = parser.parse_args(argv)
 
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
     _patch_moto()
+    if args.state_table:
+        STATE.state_table = (args.state_table, args.state_region)
+        STATE.provision()
     app = EmulatorApp(DomainDispatcherApplication(create_backend_app), args.verbose)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     host, port = server.server_address[:2]

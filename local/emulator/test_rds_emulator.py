@@ -184,6 +184,29 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(calls["calls"], {"CreateDBInstance": 1, "DescribeDBInstances": 2})
         self.assertEqual(calls["log"][0], {"action": "CreateDBInstance", "region": "us-west-2", "dbInstanceIdentifier": "counted"})
 
+    def test_performance_insights_settings_are_kept_and_reported(self) -> None:
+        self.rds.create_db_instance(
+            DBInstanceIdentifier="pi", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="postgres",
+            MasterUserPassword="not-a-secret-1", AllocatedStorage=20,
+            EnablePerformanceInsights=True, PerformanceInsightsRetentionPeriod=31,
+        )
+        instance = self.rds.describe_db_instances(DBInstanceIdentifier="pi")["DBInstances"][0]
+        self.assertEqual((instance["PerformanceInsightsEnabled"], instance["PerformanceInsightsRetentionPeriod"]), (True, 31))
+        self.rds.modify_db_instance(DBInstanceIdentifier="pi", EnablePerformanceInsights=False, ApplyImmediately=True)
+        instance = self.rds.describe_db_instances(DBInstanceIdentifier="pi")["DBInstances"][0]
+        self.assertFalse(instance["PerformanceInsightsEnabled"])
+
+    def test_the_state_table_exists_and_survives_a_reset(self) -> None:
+        dynamodb = boto3.client(
+            "dynamodb", region_name="us-east-1", endpoint_url=self.emulator.url,
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )
+        dynamodb.put_item(TableName="rds-refresh-state", Item={"target": {"S": "us-west-2/y"}})
+        self.emulator.control("POST", "reset", {})
+        table = dynamodb.describe_table(TableName="rds-refresh-state")["Table"]
+        self.assertEqual(table["KeySchema"], [{"AttributeName": "target", "KeyType": "HASH"}])
+        self.assertEqual(dynamodb.scan(TableName="rds-refresh-state")["Items"], [])
+
     def test_bad_control_requests_are_refused_with_the_reason(self) -> None:
         for path, body, reason in [
             ("transitions", {"instance.sleeping": {"reads": 1}}, "unknown transition"),

@@ -41,13 +41,34 @@ pub enum TaskError {
     #[error("{0}")]
     TargetExists(String),
 
-    /// The target has deletion protection on; rds-refresh never turns it off by itself.
+    /// The target has deletion protection on, and the input does not allow turning it off.
     #[error("{0}")]
     DeletionProtected(String),
 
     /// Any other error from RDS: not retried, the RDS error code is in the message.
     #[error("{0}")]
     RdsRequestFailed(String),
+
+    /// The snapshot is encrypted and no usable KMS key of the target region was given; the
+    /// message says what to pass.
+    #[error("{0}")]
+    KmsKeyRequired(String),
+
+    /// The chosen snapshot is older than `snapshot.maxAgeHours`.
+    #[error("{0}")]
+    SnapshotTooOld(String),
+
+    /// The target region's manual-snapshot quota is used up. Retried with backoff.
+    #[error("{0}")]
+    SnapshotQuotaExceeded(String),
+
+    /// The new target's settings did not become its configuration.
+    #[error("{0}")]
+    ConfigurationNotApplied(String),
+
+    /// The state table (where the target's configuration is kept) could not be used.
+    #[error("{0}")]
+    StateTableFailed(String),
 }
 
 impl TaskError {
@@ -64,6 +85,11 @@ impl TaskError {
             Self::TargetExists(_) => "TargetExists",
             Self::DeletionProtected(_) => "DeletionProtected",
             Self::RdsRequestFailed(_) => "RdsRequestFailed",
+            Self::KmsKeyRequired(_) => "KmsKeyRequired",
+            Self::SnapshotTooOld(_) => "SnapshotTooOld",
+            Self::SnapshotQuotaExceeded(_) => "SnapshotQuotaExceeded",
+            Self::ConfigurationNotApplied(_) => "ConfigurationNotApplied",
+            Self::StateTableFailed(_) => "StateTableFailed",
         }
     }
 
@@ -79,6 +105,11 @@ impl TaskError {
         "TargetExists",
         "DeletionProtected",
         "RdsRequestFailed",
+        "KmsKeyRequired",
+        "SnapshotTooOld",
+        "SnapshotQuotaExceeded",
+        "ConfigurationNotApplied",
+        "StateTableFailed",
     ];
 
     pub fn invalid_input(field: impl Into<String>, rule: impl Into<String>) -> Self {
@@ -126,6 +157,8 @@ where
             let text = format!("{operation}: {code} (HTTP {status}): {message}");
             if THROTTLING_CODES.contains(&code) {
                 TaskError::Throttled(text)
+            } else if code == "SnapshotQuotaExceeded" {
+                TaskError::SnapshotQuotaExceeded(text)
             } else if status >= 500 {
                 TaskError::ServiceUnavailable(text)
             } else {
@@ -168,6 +201,11 @@ mod tests {
             TaskError::TargetExists(String::new()),
             TaskError::DeletionProtected(String::new()),
             TaskError::RdsRequestFailed(String::new()),
+            TaskError::KmsKeyRequired(String::new()),
+            TaskError::SnapshotTooOld(String::new()),
+            TaskError::SnapshotQuotaExceeded(String::new()),
+            TaskError::ConfigurationNotApplied(String::new()),
+            TaskError::StateTableFailed(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(TaskError::name).collect();
         assert_eq!(names, TaskError::NAMES);

@@ -39,13 +39,14 @@ fn check_rds_name(id: &str, max_len: usize) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The identifier of the copy of `source_snapshot_arn` in the target region.
+/// The identifier of the copy of `source_snapshot_arn` made for `target` (`region/id`).
 ///
 /// Deterministic, so a re-run finds and reuses the copy it made before. Readable (the source
 /// snapshot's name, with `rds:` dropped and other characters turned into hyphens) and made
-/// unique by a short hash of the full source ARN: two source regions or accounts may hold
-/// snapshots of the same name.
-pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &str) -> String {
+/// unique by a short hash of the full source ARN and the target: two source regions or
+/// accounts may hold snapshots of the same name, and each target owns its copies (the
+/// retention step of one target never deletes another's).
+pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &str, target: &str) -> String {
     let readable = source_snapshot_identifier.strip_prefix("rds:").unwrap_or(source_snapshot_identifier);
     let mut name = String::with_capacity(COPY_PREFIX.len() + readable.len() + 9);
     name.push_str(COPY_PREFIX);
@@ -58,7 +59,7 @@ pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &s
     // Room for "-" and 8 hex digits within the 255-character limit.
     name.truncate(255 - 9);
     let name = name.trim_end_matches('-');
-    let digest = Sha256::digest(source_snapshot_arn.as_bytes());
+    let digest = Sha256::digest(format!("{source_snapshot_arn}\n{target}").as_bytes());
     let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     format!("{name}-{hash}")
 }
@@ -97,18 +98,19 @@ mod tests {
     #[test]
     fn copy_identifier_is_deterministic_valid_and_distinct_per_source() {
         let arn = "arn:aws:rds:us-east-1:123456789012:snapshot:rds:x-2026-11-23-05-10";
-        let id = copy_identifier("rds:x-2026-11-23-05-10", arn);
+        let id = copy_identifier("rds:x-2026-11-23-05-10", arn, "us-west-2/y");
         assert!(id.starts_with("rds-refresh-x-2026-11-23-05-10-"), "{id}");
-        assert_eq!(id, copy_identifier("rds:x-2026-11-23-05-10", arn));
+        assert_eq!(id, copy_identifier("rds:x-2026-11-23-05-10", arn, "us-west-2/y"));
         assert!(check_snapshot_identifier(&id).is_ok());
         let other_region = arn.replace("us-east-1", "eu-west-1");
-        assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", &other_region));
+        assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", &other_region, "us-west-2/y"));
+        assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", arn, "us-west-2/z"));
     }
 
     #[test]
     fn copy_identifier_of_awkward_names_is_valid() {
         for source in ["rds:X__weird..name", "a-", &"z".repeat(300)] {
-            let id = copy_identifier(source, "arn");
+            let id = copy_identifier(source, "arn", "us-west-2/y");
             assert_eq!(check_snapshot_identifier(&id), Ok(()), "{id}");
         }
     }

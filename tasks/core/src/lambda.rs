@@ -6,28 +6,51 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use aws_config::{BehaviorVersion, SdkConfig};
+
 use crate::TaskError;
 use crate::rds::Rds;
+use crate::state::{RdsAndState, StateTable};
+
+/// The AWS clients a handler is given, built once per process from the environment.
+pub trait Clients: Clone + Sized {
+    /// Builds the clients; an error (a missing setting) fails the function's init.
+    fn from_config(config: &SdkConfig) -> Result<Self, String>;
+}
+
+impl Clients for Rds {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Rds::new(config.clone()))
+    }
+}
+
+impl Clients for RdsAndState {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(RdsAndState { rds: Rds::new(config.clone()), state: StateTable::from_env(config)? })
+    }
+}
 
 /// Runs `handler` as a Lambda function until the runtime stops it.
 ///
-/// The RDS clients are built once here, outside the handler. Logs go through `tracing`,
-/// as JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
-pub async fn run<I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// The clients are built once here, outside the handler. Logs go through `tracing`, as
+/// JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
+pub async fn run<C, I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
+    C: Clients,
     I: DeserializeOwned,
     O: Serialize,
-    F: Fn(Rds, I) -> Fut,
+    F: Fn(C, I) -> Fut,
     Fut: Future<Output = Result<O, TaskError>>,
 {
     lambda_runtime::tracing::init_default_subscriber();
-    let rds = Rds::from_env().await;
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let clients = C::from_config(&config)?;
     let handler = &handler;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let rds = rds.clone();
+        let clients = clients.clone();
         async move {
             let input = parse_input(event.payload).map_err(Diagnostic::from)?;
-            let result = handler(rds, input).await;
+            let result = handler(clients, input).await;
             if let Err(error) = &result {
                 tracing::warn!(error_type = error.name(), message = %error, "task failed");
             }

@@ -10,6 +10,8 @@ pub mod lambda;
 pub mod model;
 pub mod rds;
 pub mod schema;
+pub mod state;
+pub mod tags;
 pub mod tasks;
 
 pub use error::TaskError;

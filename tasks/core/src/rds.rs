@@ -2,7 +2,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::{Region, SdkConfig};
 use aws_sdk_rds::Client;
 use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_rds::types::DbInstance;
@@ -15,18 +15,13 @@ use crate::error::{error_code, from_sdk};
 /// Built once per Lambda process, outside the handler: the configuration (credentials,
 /// retry settings, `AWS_ENDPOINT_URL`) is loaded once and each region's client is made on
 /// first use and kept, so warm invocations reuse connections.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Rds {
     config: SdkConfig,
     clients: Arc<Mutex<HashMap<String, Client>>>,
 }
 
 impl Rds {
-    /// Loads the standard AWS configuration from the environment.
-    pub async fn from_env() -> Self {
-        Self::new(aws_config::load_defaults(BehaviorVersion::latest()).await)
-    }
-
     pub fn new(config: SdkConfig) -> Self {
         Self { config, clients: Arc::default() }
     }

@@ -28,7 +28,11 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("restore-target.output.schema.json", schema_for!(restore_target::Output)),
         ("wait-available.input.schema.json", schema_for!(wait_available::Input)),
         ("wait-available.output.schema.json", schema_for!(wait_available::Output)),
+        ("configure-target.input.schema.json", schema_for!(configure_target::Input)),
+        ("configure-target.output.schema.json", schema_for!(configure_target::Output)),
         ("tag-target.input.schema.json", schema_for!(tag_target::Input)),
         ("tag-target.output.schema.json", schema_for!(tag_target::Output)),
+        ("prune-copies.input.schema.json", schema_for!(prune_copies::Input)),
+        ("prune-copies.output.schema.json", schema_for!(prune_copies::Output)),
     ]
 }

@@ -1,12 +1,23 @@
 //! Every task handler against the RDS emulator, through the real aws-sdk-rds.
 mod support;
 
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_rds::primitives::DateTime;
+use aws_sdk_rds::types::Tag;
 use rds_refresh_core::TaskError;
-use rds_refresh_core::model::{CopyOrigin, CopyRef, InstanceRef, RefreshRequest, SnapshotRef};
+use rds_refresh_core::lambda::parse_input;
+use rds_refresh_core::model::{
+    CopyOptions, CopyOrigin, CopyRef, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration, TargetSpec,
+};
+use rds_refresh_core::rds::format_time;
+use rds_refresh_core::tags;
 use rds_refresh_core::tasks::delete_target::DeleteOutcome;
+use rds_refresh_core::tasks::describe_target::{ConfigurationSource, configuration_of};
 use rds_refresh_core::tasks::*;
-use serde_json::json;
-use support::{Emulator, create_instance, create_instance_with, create_snapshot, instance, unique};
+use serde_json::{Value, json};
+use support::{Emulator, create_instance, create_instance_with, create_snapshot, instance, snapshot_ids, unique};
 
 const SOURCE_REGION: &str = "us-east-1";
 const TARGET_REGION: &str = "us-west-2";
@@ -15,16 +26,58 @@ fn instance_ref(region: &str, id: &str) -> InstanceRef {
     InstanceRef { region: region.into(), db_instance_identifier: id.into() }
 }
 
-fn request(source: &str, target: &str) -> RefreshRequest {
-    RefreshRequest { source: instance_ref(SOURCE_REGION, source), target: instance_ref(TARGET_REGION, target) }
+/// The execution input refreshing `y` (us-west-2) from `x` (us-east-1), with `extra` fields.
+fn request_with(x: &str, y: &str, extra: Value) -> RefreshRequest {
+    let mut input = json!({
+        "source": {"region": SOURCE_REGION, "dbInstanceIdentifier": x},
+        "target": {"region": TARGET_REGION, "dbInstanceIdentifier": y}
+    });
+    for (key, value) in extra.as_object().unwrap() {
+        match (input.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
+            _ => input[key] = value.clone(),
+        }
+    }
+    parse_input(input).expect("a well-formed request")
+}
+
+fn request(x: &str, y: &str) -> RefreshRequest {
+    request_with(x, y, json!({}))
+}
+
+fn target_spec(y: &str, extra: Value) -> TargetSpec {
+    request_with("x", y, json!({"target": extra})).target
+}
+
+async fn find(emulator: &Emulator, request: RefreshRequest) -> Result<SnapshotRef, TaskError> {
+    find_snapshot::handle(emulator.rds(), request).await.map(|output| output.snapshot)
 }
 
 /// Creates the source `x` and returns its newest available snapshot, as find-snapshot sees it.
 async fn source_with_snapshot(emulator: &Emulator) -> (String, SnapshotRef) {
     let x = unique("x");
     create_instance(&emulator.client(SOURCE_REGION), &x).await;
-    let snapshot = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.expect("a snapshot");
+    let snapshot = find(emulator, request(&x, "y")).await.expect("a snapshot");
     (x, snapshot)
+}
+
+fn copy_input(snapshot: &SnapshotRef, x: &str, target: &InstanceRef) -> copy_snapshot::Input {
+    copy_snapshot::Input {
+        snapshot: snapshot.clone(),
+        source: instance_ref(SOURCE_REGION, x),
+        target: target.clone(),
+        copy: CopyOptions::default(),
+        configuration: None,
+    }
+}
+
+fn hours_ago(hours: u64) -> String {
+    format_time(&DateTime::from(SystemTime::now() - Duration::from_secs(hours * 3600)))
+}
+
+async fn tags_of(emulator: &Emulator, region: &str, arn: &str) -> BTreeMap<String, String> {
+    let listed = emulator.client(region).list_tags_for_resource().resource_name(arn).send().await.unwrap();
+    tags::to_map(listed.tag_list())
 }
 
 #[tokio::test]
@@ -36,23 +89,24 @@ async fn find_snapshot_picks_the_newest_available_and_never_one_being_created() 
     for id in ["old", "newest", "still-creating"] {
         create_snapshot(&client, &x, &format!("{x}-{id}")).await;
     }
-    let automated = support::snapshot_ids(&client, &x)
-        .await
-        .into_iter()
-        .find(|id| id.starts_with("rds:"))
-        .expect("automated snapshot");
+    let automated =
+        snapshot_ids(&client, &x).await.into_iter().find(|id| id.starts_with("rds:")).expect("automated snapshot");
     emulator.set_snapshot(SOURCE_REGION, &automated, None, Some("2026-11-21T05:10:00Z"));
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-old"), None, Some("2026-11-20T05:10:00Z"));
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-newest"), None, Some("2026-11-22T05:10:00Z"));
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-still-creating"), Some("creating"), None);
 
-    let snapshot = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.unwrap();
+    let output = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.unwrap();
 
+    let snapshot = output.snapshot;
     assert_eq!(snapshot.identifier, format!("{x}-newest"));
     assert_eq!(snapshot.created_at, "2026-11-22T05:10:00Z");
     assert_eq!(snapshot.snapshot_type, "manual");
     assert_eq!(snapshot.region, SOURCE_REGION);
     assert!(snapshot.arn.ends_with(&format!(":snapshot:{x}-newest")), "{}", snapshot.arn);
+    // The request comes back with its defaults, for the later states.
+    assert_eq!(output.request, request(&x, "y"));
+    assert_eq!(output.request.copy.retain, 2);
 }
 
 #[tokio::test]
@@ -64,10 +118,42 @@ async fn find_snapshot_counts_automated_snapshots() {
     create_snapshot(&client, &x, &format!("{x}-manual")).await;
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-manual"), None, Some("2020-01-01T00:00:00Z"));
 
-    let snapshot = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.unwrap();
+    let snapshot = find(emulator, request(&x, "y")).await.unwrap();
 
     assert!(snapshot.identifier.starts_with(&format!("rds:{x}-")), "{}", snapshot.identifier);
     assert_eq!(snapshot.snapshot_type, "automated");
+}
+
+#[tokio::test]
+async fn find_snapshot_filters_by_type_and_takes_a_named_snapshot() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(SOURCE_REGION);
+    let x = unique("x");
+    create_instance(&client, &x).await;
+    let automated = snapshot_ids(&client, &x).await.remove(0);
+    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some("2026-11-23T05:10:00Z"));
+    for (id, time) in [("older", "2026-11-20T05:10:00Z"), ("manual", "2026-11-22T05:10:00Z")] {
+        create_snapshot(&client, &x, &format!("{x}-{id}")).await;
+        emulator.set_snapshot(SOURCE_REGION, &format!("{x}-{id}"), None, Some(time));
+    }
+    let other = unique("other");
+    create_instance(&client, &other).await;
+    create_snapshot(&client, &other, &format!("{other}-snap")).await;
+    let with = |snapshot: Value| request_with(&x, "y", json!({ "snapshot": snapshot }));
+
+    assert_eq!(find(emulator, with(json!({}))).await.unwrap().identifier, automated);
+    assert_eq!(find(emulator, with(json!({"type": "manual"}))).await.unwrap().identifier, format!("{x}-manual"));
+    assert_eq!(find(emulator, with(json!({"type": "automated"}))).await.unwrap().identifier, automated);
+    let named = find(emulator, with(json!({"identifier": format!("{x}-older")}))).await.unwrap();
+    assert_eq!((named.identifier, named.created_at), (format!("{x}-older"), "2026-11-20T05:10:00Z".to_owned()));
+
+    let error = find(emulator, with(json!({"identifier": format!("{other}-snap")}))).await.unwrap_err();
+    assert!(matches!(&error, TaskError::InvalidInput { field, .. } if field == "snapshot.identifier"), "{error}");
+    let error =
+        find(emulator, with(json!({"identifier": format!("{x}-older"), "type": "automated"}))).await.unwrap_err();
+    assert!(matches!(&error, TaskError::InvalidInput { field, .. } if field == "snapshot.identifier"), "{error}");
+    let error = find(emulator, with(json!({"identifier": format!("{x}-missing")}))).await.unwrap_err();
+    assert_eq!(error.name(), "SnapshotNotFound");
 }
 
 #[tokio::test]
@@ -75,81 +161,196 @@ async fn find_snapshot_fails_with_snapshot_not_found() {
     let emulator = Emulator::shared();
     let client = emulator.client(SOURCE_REGION);
 
-    let error = find_snapshot::handle(emulator.rds(), request(&unique("never-created"), "y")).await.unwrap_err();
+    let error = find(emulator, request(&unique("never-created"), "y")).await.unwrap_err();
     assert_eq!(error.name(), "SnapshotNotFound");
 
     // Its only snapshot is still being created.
     let x = unique("x");
     create_instance(&client, &x).await;
-    let automated = support::snapshot_ids(&client, &x).await.remove(0);
+    let automated = snapshot_ids(&client, &x).await.remove(0);
     emulator.set_snapshot(SOURCE_REGION, &automated, Some("creating"), None);
-    let error = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.unwrap_err();
+    let error = find(emulator, request(&x, "y")).await.unwrap_err();
     assert_eq!(error.name(), "SnapshotNotFound");
     assert!(error.to_string().contains("creating"), "{error}");
+    // Named, it is not taken either.
+    let error =
+        find(emulator, request_with(&x, "y", json!({"snapshot": {"identifier": automated}}))).await.unwrap_err();
+    assert_eq!(error.name(), "SnapshotNotFound");
+}
+
+#[tokio::test]
+async fn find_snapshot_refuses_a_snapshot_older_than_the_limit() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(SOURCE_REGION);
+    let x = unique("x");
+    create_instance(&client, &x).await;
+    let automated = snapshot_ids(&client, &x).await.remove(0);
+    let limited = request_with(&x, "y", json!({"snapshot": {"maxAgeHours": 24}}));
+
+    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some(&hours_ago(30)));
+    let error = find(emulator, limited.clone()).await.unwrap_err();
+    assert_eq!(error.name(), "SnapshotTooOld");
+    assert!(error.to_string().contains("maxAgeHours = 24"), "{error}");
+
+    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some(&hours_ago(2)));
+    assert_eq!(find(emulator, limited).await.unwrap().identifier, automated);
+}
+
+#[tokio::test]
+async fn find_snapshot_requires_a_target_region_key_for_an_encrypted_snapshot() {
+    let emulator = Emulator::shared();
+    let x = unique("x");
+    create_instance_with(&emulator.client(SOURCE_REGION), &x, |b| b.storage_encrypted(true)).await;
+
+    let error = find(emulator, request(&x, "y")).await.unwrap_err();
+    assert_eq!(error.name(), "KmsKeyRequired");
+    assert!(error.to_string().contains("pass copy.kmsKeyId, a KMS key of us-west-2"), "{error}");
+
+    let key = emulator.create_kms_key(TARGET_REGION);
+    let snapshot = find(emulator, request_with(&x, "y", json!({"copy": {"kmsKeyId": key}}))).await.unwrap();
+    assert!(snapshot.encrypted);
+    // No copy, no key needed.
+    let same_region = request_with(&x, "y", json!({"target": {"region": SOURCE_REGION}}));
+    assert!(find(emulator, same_region).await.unwrap().encrypted);
 }
 
 #[tokio::test]
 async fn find_snapshot_refuses_invalid_input_naming_the_field() {
     let emulator = Emulator::shared();
-    let mut input = request("x", "y");
-    input.target.region = "mars-1".into();
-    let error = find_snapshot::handle(emulator.rds(), input).await.unwrap_err();
+    let input = request_with("x", "y", json!({"target": {"region": "mars-1"}}));
+    let error = find(emulator, input).await.unwrap_err();
     assert_eq!(error, TaskError::invalid_input("target.region", "must be an AWS region name such as us-east-1"));
 }
 
-#[tokio::test]
-async fn describe_target_reads_the_configuration_and_reports_a_missing_target() {
-    let emulator = Emulator::shared();
-    let client = emulator.client(TARGET_REGION);
-    let y = unique("y");
-    create_instance_with(&client, &y, |b| {
+/// A target with a little of everything that a restore would not keep by itself.
+async fn configured_target(emulator: &Emulator, y: &str) {
+    create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
         b.db_instance_class("db.r6g.large")
             .multi_az(true)
             .port(6543)
             .vpc_security_group_ids("sg-0123456789abcdef0")
-            .tags(aws_sdk_rds::types::Tag::builder().key("team").value("data").build())
+            .preferred_maintenance_window("sun:05:00-sun:05:30")
+            .backup_retention_period(9)
+            .tags(Tag::builder().key("team").value("data").build())
     })
     .await;
+}
 
-    let output =
-        describe_target::handle(emulator.rds(), describe_target::Input { target: instance_ref(TARGET_REGION, &y) })
-            .await
-            .unwrap();
+#[tokio::test]
+async fn describe_target_reads_the_configuration_keeps_it_and_reports_a_missing_target() {
+    let emulator = Emulator::shared();
+    let y = unique("y");
+    configured_target(emulator, &y).await;
+    let describe =
+        || describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, json!({})) });
+
+    let output = describe().await.unwrap();
 
     assert!(output.exists);
-    let config = output.configuration.expect("configuration");
-    assert_eq!(config.db_instance_class, "db.r6g.large");
-    assert!(config.multi_az);
+    assert_eq!(output.configuration_source, ConfigurationSource::Live);
+    let config = output.configuration.clone().expect("configuration");
+    assert_eq!(config.db_instance_class.as_deref(), Some("db.r6g.large"));
+    assert_eq!(config.multi_az, Some(true));
     assert_eq!(config.port, Some(6543));
     assert_eq!(config.vpc_security_group_ids, ["sg-0123456789abcdef0"]);
-    assert_eq!(config.tags.get("team").map(String::as_str), Some("data"));
+    assert_eq!(config.preferred_maintenance_window.as_deref(), Some("sun:05:00-sun:05:30"));
+    assert_eq!(config.backup_retention_period, Some(9));
+    assert_eq!(config.tags, BTreeMap::from([("team".into(), "data".into())]));
 
-    let missing = describe_target::handle(
-        emulator.rds(),
-        describe_target::Input { target: instance_ref(TARGET_REGION, &unique("y")) },
+    // Once y is gone, the configuration kept in the state table stands in for it.
+    emulator
+        .client(TARGET_REGION)
+        .delete_db_instance()
+        .db_instance_identifier(&y)
+        .skip_final_snapshot(true)
+        .send()
+        .await
+        .unwrap();
+    let after_delete = describe().await.unwrap();
+    assert!(!after_delete.exists);
+    assert_eq!(after_delete.configuration_source, ConfigurationSource::Stored);
+    assert_eq!(after_delete.configuration, output.configuration);
+    assert_eq!(after_delete.captured_at, output.captured_at);
+
+    let never = describe_target::handle(
+        emulator.clients(),
+        describe_target::Input { target: target_spec(&unique("y"), json!({})) },
     )
     .await
     .unwrap();
-    assert_eq!(missing, describe_target::Output { exists: false, status: None, configuration: None });
+    assert_eq!(
+        (never.exists, never.configuration_source, never.configuration),
+        (false, ConfigurationSource::None, None)
+    );
 }
 
 #[tokio::test]
-async fn describe_target_refuses_a_target_with_deletion_protection() {
+async fn describe_target_prefers_the_kept_configuration_over_an_unfinished_restore() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let y = unique("y");
+    configured_target(emulator, &y).await;
+    let describe =
+        || describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, json!({})) });
+    let before = describe().await.unwrap().configuration;
+
+    // The old y is replaced by a restore that has not been configured yet.
+    client.delete_db_instance().db_instance_identifier(&y).skip_final_snapshot(true).send().await.unwrap();
+    create_instance_with(&client, &y, |b| b.tags(Tag::builder().key(tags::RESTORING).value("copy").build())).await;
+    let during = describe().await.unwrap();
+
+    assert_eq!(during.configuration_source, ConfigurationSource::Stored);
+    assert_eq!(during.configuration, before);
+}
+
+#[tokio::test]
+async fn describe_target_applies_the_overrides() {
+    let emulator = Emulator::shared();
+    let y = unique("y");
+    configured_target(emulator, &y).await;
+    let overrides = json!({"overrides": {"dbInstanceClass": "db.t4g.medium", "multiAz": false, "tags": {"env": "staging", "team": null}}});
+
+    let output =
+        describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, overrides) })
+            .await
+            .unwrap();
+
+    let config = output.configuration.unwrap();
+    assert_eq!(config.db_instance_class.as_deref(), Some("db.t4g.medium"));
+    assert_eq!(config.multi_az, Some(false));
+    assert_eq!(config.port, Some(6543));
+    assert_eq!(config.tags, BTreeMap::from([("env".into(), "staging".into())]));
+}
+
+#[tokio::test]
+async fn describe_target_refuses_deletion_protection_unless_allowed() {
     let emulator = Emulator::shared();
     let y = unique("y");
     create_instance_with(&emulator.client(TARGET_REGION), &y, |b| b.deletion_protection(true)).await;
-    let error =
-        describe_target::handle(emulator.rds(), describe_target::Input { target: instance_ref(TARGET_REGION, &y) })
-            .await
-            .unwrap_err();
+    let describe = |extra: Value| {
+        describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, extra) })
+    };
+
+    let error = describe(json!({})).await.unwrap_err();
     assert_eq!(error.name(), "DeletionProtected");
+    assert!(error.to_string().contains("target.allowDisableDeletionProtection"), "{error}");
+    let allowed = describe(json!({"allowDisableDeletionProtection": true})).await.unwrap();
+    assert_eq!(allowed.configuration.unwrap().deletion_protection, Some(true));
 }
 
 #[tokio::test]
-async fn a_repeated_copy_reuses_the_first() {
+async fn a_repeated_copy_reuses_the_first_and_is_tagged_as_rds_refreshs() {
     let emulator = Emulator::shared();
-    let (_, snapshot) = source_with_snapshot(emulator).await;
-    let input = copy_snapshot::Input { snapshot: snapshot.clone(), target: instance_ref(TARGET_REGION, "y") };
+    let (x, snapshot) = source_with_snapshot(emulator).await;
+    emulator
+        .client(SOURCE_REGION)
+        .add_tags_to_resource()
+        .resource_name(&snapshot.arn)
+        .tags(Tag::builder().key("cost-centre").value("42").build())
+        .send()
+        .await
+        .unwrap();
+    let input = copy_input(&snapshot, &x, &instance_ref(TARGET_REGION, "y"));
 
     let first = copy_snapshot::handle(emulator.rds(), input.clone()).await.unwrap();
     let second = copy_snapshot::handle(emulator.rds(), input).await.unwrap();
@@ -161,17 +362,50 @@ async fn a_repeated_copy_reuses_the_first() {
     let target = emulator.client(TARGET_REGION);
     let copies = target.describe_db_snapshots().db_snapshot_identifier(&first.identifier).send().await.unwrap();
     assert_eq!(copies.db_snapshots().len(), 1);
-    let tags = target.list_tags_for_resource().resource_name(&first.arn).send().await.unwrap();
-    let source_tag = tags.tag_list().iter().find(|t| t.key() == Some(copy_snapshot::SOURCE_SNAPSHOT_TAG));
-    assert_eq!(source_tag.and_then(|t| t.value()), Some(snapshot.arn.as_str()));
+    let copy_tags = tags_of(emulator, TARGET_REGION, &first.arn).await;
+    assert_eq!(
+        copy_tags,
+        BTreeMap::from([
+            ("cost-centre".into(), "42".into()),
+            (tags::MANAGED_BY.into(), "rds-refresh".into()),
+            (tags::SOURCE_SNAPSHOT.into(), snapshot.arn.clone()),
+            (tags::SOURCE.into(), format!("{SOURCE_REGION}/{x}")),
+            (tags::TARGET.into(), format!("{TARGET_REGION}/y")),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn an_encrypted_snapshot_is_copied_with_the_target_region_key() {
+    let emulator = Emulator::shared();
+    let x = unique("x");
+    create_instance_with(&emulator.client(SOURCE_REGION), &x, |b| b.storage_encrypted(true)).await;
+    let key = emulator.create_kms_key(TARGET_REGION);
+    let found =
+        find_snapshot::handle(emulator.rds(), request_with(&x, "y", json!({"copy": {"kmsKeyId": key}}))).await.unwrap();
+    let mut input = copy_input(&found.snapshot, &x, &instance_ref(TARGET_REGION, "y"));
+    input.copy = found.request.copy;
+
+    let copy = copy_snapshot::handle(emulator.rds(), input).await.unwrap();
+
+    let copies = emulator
+        .client(TARGET_REGION)
+        .describe_db_snapshots()
+        .db_snapshot_identifier(&copy.identifier)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copies.db_snapshots()[0].kms_key_id(), Some(key.as_str()));
+    assert_eq!(copies.db_snapshots()[0].encrypted(), Some(true));
 }
 
 #[tokio::test]
 async fn no_copy_is_made_within_one_region() {
     let emulator = Emulator::shared();
-    let (_, snapshot) = source_with_snapshot(emulator).await;
-    let input = copy_snapshot::Input { snapshot: snapshot.clone(), target: instance_ref(SOURCE_REGION, "y") };
-    let copy = copy_snapshot::handle(emulator.rds(), input).await.unwrap();
+    let (x, snapshot) = source_with_snapshot(emulator).await;
+    let copy = copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &instance_ref(SOURCE_REGION, "y")))
+        .await
+        .unwrap();
     assert_eq!(copy.origin, CopyOrigin::SameRegion);
     assert_eq!(copy.identifier, snapshot.identifier);
 }
@@ -179,13 +413,10 @@ async fn no_copy_is_made_within_one_region() {
 #[tokio::test]
 async fn wait_copied_reports_available_not_ready_and_failed() {
     let emulator = Emulator::shared();
-    let (_, snapshot) = source_with_snapshot(emulator).await;
-    let copy = copy_snapshot::handle(
-        emulator.rds(),
-        copy_snapshot::Input { snapshot, target: instance_ref(TARGET_REGION, "y") },
-    )
-    .await
-    .unwrap();
+    let (x, snapshot) = source_with_snapshot(emulator).await;
+    let copy = copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &instance_ref(TARGET_REGION, "y")))
+        .await
+        .unwrap();
     let wait = || wait_copied::handle(emulator.rds(), wait_copied::Input { copy: copy.clone() });
 
     assert_eq!(wait().await.unwrap().status, "available");
@@ -195,6 +426,10 @@ async fn wait_copied_reports_available_not_ready_and_failed() {
     assert_eq!(wait().await.unwrap_err().name(), "CopyFailed");
 }
 
+fn delete_input(id: &str, allow_disable_deletion_protection: bool) -> delete_target::Input {
+    delete_target::Input { target: instance_ref(TARGET_REGION, id), allow_disable_deletion_protection }
+}
+
 #[tokio::test]
 async fn delete_target_deletes_only_the_target() {
     let emulator = Emulator::shared();
@@ -202,14 +437,28 @@ async fn delete_target_deletes_only_the_target() {
     let (y, neighbour) = (unique("y"), unique("y-neighbour"));
     create_instance(&client, &y).await;
     create_instance(&client, &neighbour).await;
-    let delete = |id: &str| {
-        delete_target::handle(emulator.rds(), delete_target::Input { target: instance_ref(TARGET_REGION, id) })
-    };
+    let delete = |id: &str| delete_target::handle(emulator.rds(), delete_input(id, false));
 
     assert_eq!(delete(&y).await.unwrap().outcome, DeleteOutcome::Deleted);
     assert!(instance(&client, &y).await.is_none());
     assert!(instance(&client, &neighbour).await.is_some());
     assert_eq!(delete(&y).await.unwrap().outcome, DeleteOutcome::Absent);
+}
+
+#[tokio::test]
+async fn delete_target_turns_deletion_protection_off_only_when_allowed() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let y = unique("y");
+    create_instance_with(&client, &y, |b| b.deletion_protection(true)).await;
+
+    let refused = delete_target::handle(emulator.rds(), delete_input(&y, false)).await.unwrap_err();
+    assert_eq!(refused.name(), "DeletionProtected");
+    assert_eq!(instance(&client, &y).await.and_then(|i| i.deletion_protection()), Some(true));
+
+    let deleted = delete_target::handle(emulator.rds(), delete_input(&y, true)).await.unwrap();
+    assert_eq!(deleted.outcome, DeleteOutcome::Deleted);
+    assert!(instance(&client, &y).await.is_none());
 }
 
 #[tokio::test]
@@ -233,37 +482,72 @@ async fn wait_deleted_on_a_missing_a_deleting_and_a_present_target() {
     assert_eq!(wait("y-deleting".into()).await.unwrap(), wait_deleted::Output { deleted: true });
 }
 
+/// The configuration a refreshed `y` is given in the restore tests: some settings the
+/// restore takes, some only ModifyDBInstance does.
+fn wanted_configuration() -> TargetConfiguration {
+    TargetConfiguration {
+        db_instance_class: Some("db.m6g.large".into()),
+        port: Some(5433),
+        multi_az: Some(false),
+        backup_retention_period: Some(5),
+        preferred_maintenance_window: Some("sat:03:00-sat:03:30".into()),
+        max_allocated_storage: Some(400),
+        auto_minor_version_upgrade: Some(false),
+        monitoring_interval: Some(60),
+        monitoring_role_arn: Some("arn:aws:iam::123456789012:role/rds-monitoring".into()),
+        performance_insights_enabled: Some(true),
+        performance_insights_retention_period: Some(7),
+        enabled_cloudwatch_logs_exports: Some(vec!["postgresql".into()]),
+        tags: BTreeMap::from([("team".into(), "data".into())]),
+        ..Default::default()
+    }
+}
+
 #[tokio::test]
-async fn restore_then_wait_available_then_tag() {
+async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration() {
     let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
     let (x, snapshot) = source_with_snapshot(emulator).await;
     let target = instance_ref(TARGET_REGION, &unique("y"));
-    let copy: CopyRef = copy_snapshot::handle(
-        emulator.rds(),
-        copy_snapshot::Input { snapshot: snapshot.clone(), target: target.clone() },
-    )
-    .await
-    .unwrap();
-    let configuration = rds_refresh_core::model::TargetConfiguration {
-        db_instance_class: "db.m6g.large".into(),
-        port: Some(5433),
-        ..Default::default()
-    };
+    let copy: CopyRef = copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &target)).await.unwrap();
+    let wanted = wanted_configuration();
     let restore_input =
-        restore_target::Input { target: target.clone(), copy: copy.clone(), configuration: Some(configuration) };
+        restore_target::Input { target: target.clone(), copy: copy.clone(), configuration: Some(wanted.clone()) };
 
     let restored = restore_target::handle(emulator.rds(), restore_input.clone()).await.unwrap();
     assert!(restored.arn.ends_with(&format!(":db:{}", target.db_instance_identifier)), "{}", restored.arn);
-    let client = emulator.client(TARGET_REGION);
     let y = instance(&client, &target.db_instance_identifier).await.expect("restored");
     assert_eq!(y.db_instance_class(), Some("db.m6g.large"));
+    assert_eq!(tags::to_map(y.tag_list()).get(tags::RESTORING), Some(&copy.identifier));
+    assert_eq!(restore_target::handle(emulator.rds(), restore_input).await.unwrap_err().name(), "TargetExists");
 
-    let again = restore_target::handle(emulator.rds(), restore_input).await.unwrap_err();
-    assert_eq!(again.name(), "TargetExists");
+    // Available, but not yet configured: waiting with the configuration says what is missing.
+    let plain_wait =
+        wait_available::handle(emulator.rds(), wait_available::Input { target: target.clone(), configuration: None });
+    assert_eq!(plain_wait.await.unwrap().endpoint.port, 5433);
+    let configured_wait = || {
+        wait_available::handle(
+            emulator.rds(),
+            wait_available::Input { target: target.clone(), configuration: Some(wanted.clone()) },
+        )
+    };
+    let not_yet = configured_wait().await.unwrap_err();
+    assert_eq!(not_yet.name(), "NotReady");
+    assert!(not_yet.to_string().contains("preferredMaintenanceWindow"), "{not_yet}");
 
-    let available =
-        wait_available::handle(emulator.rds(), wait_available::Input { target: target.clone() }).await.unwrap();
-    assert_eq!(available.endpoint.port, 5433);
+    let configured = configure_target::handle(
+        emulator.rds(),
+        configure_target::Input { target: target.clone(), configuration: Some(wanted.clone()) },
+    )
+    .await
+    .unwrap();
+    assert!(configured.modified.contains(&"preferredMaintenanceWindow".to_owned()), "{configured:?}");
+    assert!(configured.modified.contains(&"performanceInsightsEnabled".to_owned()), "{configured:?}");
+    assert_eq!(configured_wait().await.unwrap().endpoint.port, 5433);
+    let y = instance(&client, &target.db_instance_identifier).await.unwrap();
+    assert_eq!(wanted.differences(&configuration_of(&y)), vec![]);
+    assert_eq!(y.monitoring_interval(), Some(60));
+    assert_eq!(y.performance_insights_enabled(), Some(true));
 
     let tag_input = tag_target::Input {
         source: instance_ref(SOURCE_REGION, &x),
@@ -273,17 +557,17 @@ async fn restore_then_wait_available_then_tag() {
         execution: "arn:aws:states:us-west-2:123456789012:execution:rds-refresh:nightly".into(),
     };
     tag_target::handle(emulator.rds(), tag_input).await.unwrap();
-    let tags = client.list_tags_for_resource().resource_name(y.db_instance_arn().unwrap()).send().await.unwrap();
-    let tag =
-        |key: &str| tags.tag_list().iter().find(|t| t.key() == Some(key)).and_then(|t| t.value()).map(str::to_owned);
-    assert_eq!(tag(tag_target::keys::SOURCE), Some(format!("{SOURCE_REGION}/{x}")));
-    assert_eq!(tag(tag_target::keys::SNAPSHOT), Some(snapshot.identifier));
-    assert_eq!(tag(tag_target::keys::SNAPSHOT_CREATED_AT), Some(snapshot.created_at));
-    assert!(tag(tag_target::keys::REFRESHED_AT).is_some_and(|t| t.starts_with("20")));
+    let tags = tags_of(emulator, TARGET_REGION, y.db_instance_arn().unwrap()).await;
+    assert_eq!(tags.get(tags::SOURCE), Some(&format!("{SOURCE_REGION}/{x}")));
+    assert_eq!(tags.get(tags::SNAPSHOT), Some(&snapshot.identifier));
+    assert_eq!(tags.get(tags::SNAPSHOT_CREATED_AT), Some(&snapshot.created_at));
+    assert!(tags.get(tags::REFRESHED_AT).is_some_and(|t| t.starts_with("20")));
     assert_eq!(
-        tag(tag_target::keys::EXECUTION).as_deref(),
+        tags.get(tags::EXECUTION).map(String::as_str),
         Some("arn:aws:states:us-west-2:123456789012:execution:rds-refresh:nightly")
     );
+    assert_eq!(tags.get(tags::RESTORING), None, "the refresh is finished");
+    assert_eq!(tags.get("team").map(String::as_str), Some("data"));
 }
 
 #[tokio::test]
@@ -291,9 +575,73 @@ async fn wait_available_fails_when_the_target_is_missing() {
     let emulator = Emulator::shared();
     let error = wait_available::handle(
         emulator.rds(),
-        wait_available::Input { target: instance_ref(TARGET_REGION, &unique("y")) },
+        wait_available::Input { target: instance_ref(TARGET_REGION, &unique("y")), configuration: None },
     )
     .await
     .unwrap_err();
     assert_eq!(error.name(), "RestoreFailed");
+}
+
+#[tokio::test]
+async fn prune_copies_keeps_the_newest_own_copies_and_nothing_else() {
+    let emulator = Emulator::shared();
+    let source = emulator.client(SOURCE_REGION);
+    let target_client = emulator.client(TARGET_REGION);
+    let x = unique("x");
+    create_instance(&source, &x).await;
+    let y = instance_ref(TARGET_REGION, &unique("y"));
+    let other_target = instance_ref(TARGET_REGION, &unique("z"));
+    // Four snapshots of x, each copied for y; the oldest also for another target.
+    let mut copies = Vec::new();
+    for day in 1..=4 {
+        let id = format!("{x}-day{day}");
+        create_snapshot(&source, &x, &id).await;
+        emulator.set_snapshot(SOURCE_REGION, &id, None, Some(&format!("2026-11-0{day}T05:00:00Z")));
+        let snapshot = find(emulator, request_with(&x, "y", json!({"snapshot": {"identifier": id}}))).await.unwrap();
+        copies.push(copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &y)).await.unwrap().identifier);
+        if day == 1 {
+            copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &other_target)).await.unwrap();
+        }
+    }
+    // Someone else's manual snapshot with rds-refresh's prefix but not its tags.
+    let lookalike = unique("rds-refresh-lookalike");
+    create_instance(&target_client, &y.db_instance_identifier).await;
+    create_snapshot(&target_client, &y.db_instance_identifier, &lookalike).await;
+    let before: Vec<String> = all_snapshots(emulator).await;
+
+    let output = prune_copies::handle(
+        emulator.rds(),
+        prune_copies::Input {
+            source: instance_ref(SOURCE_REGION, &x),
+            target: y.clone(),
+            copy: CopyRef {
+                identifier: copies[3].clone(),
+                arn: String::new(),
+                region: TARGET_REGION.into(),
+                origin: CopyOrigin::Copied,
+            },
+            retain: 2,
+        },
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(output.kept, vec![copies[3].clone(), copies[2].clone()]);
+    assert_eq!(output.deleted, vec![copies[1].clone(), copies[0].clone()]);
+    let after = all_snapshots(emulator).await;
+    let gone: Vec<String> = before.iter().filter(|id| !after.contains(id)).cloned().collect();
+    let mut expected = vec![copies[0].clone(), copies[1].clone()];
+    expected.sort();
+    assert_eq!(gone, expected, "only y's two oldest copies are deleted");
+    assert!(after.contains(&lookalike));
+}
+
+/// Every manual snapshot in the target region (other tests, sharing the emulator, delete
+/// automated ones with their instances).
+async fn all_snapshots(emulator: &Emulator) -> Vec<String> {
+    let output = emulator.client(TARGET_REGION).describe_db_snapshots().snapshot_type("manual").send().await.unwrap();
+    let mut ids: Vec<String> =
+        output.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)).collect();
+    ids.sort();
+    ids
 }

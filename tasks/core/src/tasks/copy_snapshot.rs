@@ -9,25 +9,29 @@ use aws_sdk_rds::types::{DbSnapshot, Tag};
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::identifiers::copy_identifier;
-use crate::model::{CopyOrigin, CopyRef, InstanceRef, SnapshotRef};
+use crate::model::configuration::is_user_tag;
+use crate::model::{CopyOptions, CopyOrigin, CopyRef, InstanceRef, SnapshotRef, TargetConfiguration};
 use crate::rds::Rds;
+use crate::tags::{self, tag};
 
-/// Tag on every copy rds-refresh makes, so its own copies can be told from all others.
-pub const MANAGED_BY_TAG: &str = "rds-refresh:managed-by";
-/// Tag naming the source snapshot (ARN) of a copy.
-pub const SOURCE_SNAPSHOT_TAG: &str = "rds-refresh:source-snapshot";
+/// RDS allows 50 tags on a resource; rds-refresh's own take four of them.
+const MAX_USER_TAGS: usize = 46;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub snapshot: SnapshotRef,
+    pub source: InstanceRef,
     pub target: InstanceRef,
+    pub copy: CopyOptions,
+    /// The configuration the new target gets: its option group goes on the copy.
+    pub configuration: Option<TargetConfiguration>,
 }
 
 pub type Output = CopyRef;
 
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    let Input { snapshot, target } = input;
+    let Input { snapshot, source, target, copy, configuration } = input;
     if snapshot.region == target.region {
         return Ok(CopyRef {
             identifier: snapshot.identifier,
@@ -37,22 +41,24 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         });
     }
     let client = rds.client(&target.region);
-    let id = copy_identifier(&snapshot.identifier, &snapshot.arn);
+    let id = copy_identifier(&snapshot.identifier, &snapshot.arn, &target.display_name());
     if let Some(existing) = describe_snapshot(&client, &id).await? {
         tracing::info!(copy = %id, status = existing.status().unwrap_or("?"), "reusing the copy of an earlier run");
         return Ok(copy_ref(&existing, &id, &target.region, CopyOrigin::Reused));
     }
-    let copy = client
+    let tags = copy_tags(&rds, &snapshot, &source, &target).await?;
+    let request = client
         .copy_db_snapshot()
         // CopyDBSnapshot runs in the destination region and names a source in another
         // region by its ARN.
         .source_db_snapshot_identifier(&snapshot.arn)
         .target_db_snapshot_identifier(&id)
-        .tags(tag(MANAGED_BY_TAG, "rds-refresh"))
-        .tags(tag(SOURCE_SNAPSHOT_TAG, &snapshot.arn))
-        .send()
-        .await;
-    match copy {
+        .set_kms_key_id(copy.kms_key_id.clone())
+        // A non-default option group does not cross regions: the copy takes the target's.
+        .set_option_group_name(configuration.and_then(|c| c.option_group_name))
+        // User tags explicitly: CopyTags also copies `aws:` tags, which RDS then refuses.
+        .set_tags(Some(tags));
+    match request.send().await {
         Ok(output) => {
             let copied = output.db_snapshot.ok_or_else(|| {
                 TaskError::RdsRequestFailed(format!("CopyDBSnapshot {id}: the answer named no snapshot"))
@@ -67,8 +73,46 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             })?;
             Ok(copy_ref(&existing, &id, &target.region, CopyOrigin::Reused))
         }
+        Err(error) if error_code(&error) == Some("KMSKeyNotAccessibleFault") => {
+            Err(TaskError::KmsKeyRequired(format!(
+                "CopyDBSnapshot {} to {id}: the KMS key {} cannot be used in {}: pass copy.kmsKeyId, a key of {} that \
+             RDS may use",
+                snapshot.arn,
+                copy.kms_key_id.as_deref().unwrap_or("(none given)"),
+                target.region,
+                target.region
+            )))
+        }
         Err(error) => Err(from_sdk(&format!("CopyDBSnapshot {} to {id}", snapshot.arn), error)),
     }
+}
+
+/// The source snapshot's user tags, and rds-refresh's own, which mark the copy as one it
+/// made, for which source and target, from which snapshot.
+async fn copy_tags(
+    rds: &Rds,
+    snapshot: &SnapshotRef,
+    source: &InstanceRef,
+    target: &InstanceRef,
+) -> Result<Vec<Tag>, TaskError> {
+    let listed = rds
+        .client(&snapshot.region)
+        .list_tags_for_resource()
+        .resource_name(&snapshot.arn)
+        .send()
+        .await
+        .map_err(|e| from_sdk(&format!("ListTagsForResource {}", snapshot.arn), e))?;
+    let mut tags: Vec<Tag> = tags::to_map(listed.tag_list())
+        .iter()
+        .filter(|(key, _)| is_user_tag(key))
+        .take(MAX_USER_TAGS)
+        .map(|(key, value)| tag(key, value))
+        .collect();
+    tags.push(tag(tags::MANAGED_BY, "rds-refresh"));
+    tags.push(tag(tags::SOURCE_SNAPSHOT, &snapshot.arn));
+    tags.push(tag(tags::SOURCE, &source.display_name()));
+    tags.push(tag(tags::TARGET, &target.display_name()));
+    Ok(tags)
 }
 
 /// The snapshot `id` in the client's region, or `None` when there is none.
@@ -87,8 +131,4 @@ fn copy_ref(snapshot: &DbSnapshot, id: &str, region: &str, origin: CopyOrigin) -
         region: region.to_owned(),
         origin,
     }
-}
-
-fn tag(key: &str, value: &str) -> Tag {
-    Tag::builder().key(key).value(value).build()
 }

@@ -1,17 +1,23 @@
-//! describe-target: reads the target's configuration before anything is changed.
+//! describe-target: reads the target's configuration before anything is changed, keeps it in
+//! the state table, and says what the new target will be given.
+use std::time::SystemTime;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use aws_sdk_rds::primitives::DateTime;
 use aws_sdk_rds::types::DbInstance;
 
 use crate::TaskError;
-use crate::model::{InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, find_instance};
+use crate::model::{InstanceRef, TargetConfiguration, TargetSpec};
+use crate::rds::{find_instance, format_time};
+use crate::state::RdsAndState;
+use crate::tags;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
-    pub target: InstanceRef,
+    pub target: TargetSpec,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -21,35 +27,86 @@ pub struct Output {
     pub exists: bool,
     /// Its status, when it exists.
     pub status: Option<String>,
-    /// Its settings, to be given to the restored instance; `null` when it does not exist.
+    /// Where the configuration comes from.
+    pub configuration_source: ConfigurationSource,
+    /// When the configuration was read from the live target.
+    pub captured_at: Option<String>,
+    /// What the new target is given: the old target's settings with the input's overrides
+    /// applied. `null` on a first run without overrides: RDS's defaults apply.
     pub configuration: Option<TargetConfiguration>,
 }
 
-pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    input.target.validate("target")?;
-    let client = rds.client(&input.target.region);
-    let Some(instance) = find_instance(&client, &input.target.db_instance_identifier).await? else {
-        tracing::info!(target = %input.target.display_name(), "target does not exist; it will be created");
-        return Ok(Output { exists: false, status: None, configuration: None });
-    };
-    let configuration = configuration_of(&instance);
-    if configuration.deletion_protection {
-        return Err(TaskError::DeletionProtected(format!(
-            "{} has deletion protection on; turn it off to let rds-refresh replace it",
-            input.target.display_name()
-        )));
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigurationSource {
+    /// Read from the target now (and kept in the state table).
+    Live,
+    /// Kept in the state table by an earlier run: the target is gone, or is a restore that
+    /// has not finished its refresh.
+    Stored,
+    /// Nothing known: a first run.
+    None,
+}
+
+pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
+    let spec = &input.target;
+    let target = spec.instance();
+    target.validate("target")?;
+    spec.overrides.validate()?;
+    let instance = find_instance(&clients.rds.client(&target.region), &target.db_instance_identifier).await?;
+    if let Some(instance) = &instance {
+        check_deletion_protection(&target, instance, spec.allow_disable_deletion_protection)?;
     }
+
+    // A target restored by an unfinished refresh may still lack its settings: prefer what
+    // was kept before the old one was deleted.
+    let finished = instance.as_ref().filter(|i| !tags::to_map(i.tag_list()).contains_key(tags::RESTORING));
+    let (source, captured_at, captured) = match finished {
+        Some(instance) => {
+            let configuration = configuration_of(instance);
+            let now = format_time(&DateTime::from(SystemTime::now()));
+            clients.state.put_configuration(&target, &configuration, &now).await?;
+            (ConfigurationSource::Live, Some(now), Some(configuration))
+        }
+        None => match clients.state.configuration(&target).await? {
+            Some(stored) => (ConfigurationSource::Stored, Some(stored.captured_at), Some(stored.configuration)),
+            None => match &instance {
+                Some(unfinished) => (ConfigurationSource::Live, None, Some(configuration_of(unfinished))),
+                None => (ConfigurationSource::None, None, None),
+            },
+        },
+    };
+    let configuration = match captured {
+        Some(configuration) => Some(configuration.with_overrides(&spec.overrides)?),
+        None if !spec.overrides.is_empty() => Some(TargetConfiguration::default().with_overrides(&spec.overrides)?),
+        None => None,
+    };
+    tracing::info!(target = %target.display_name(), ?source, exists = instance.is_some(), "target configuration");
     Ok(Output {
-        exists: true,
-        status: instance.db_instance_status().map(str::to_owned),
-        configuration: Some(configuration),
+        exists: instance.is_some(),
+        status: instance.as_ref().and_then(|i| i.db_instance_status()).map(str::to_owned),
+        configuration_source: source,
+        captured_at,
+        configuration,
     })
 }
 
-/// The settings of `instance` that a restore must be told, since it would not keep them.
+fn check_deletion_protection(target: &InstanceRef, instance: &DbInstance, allowed: bool) -> Result<(), TaskError> {
+    if instance.deletion_protection() == Some(true) && !allowed {
+        return Err(TaskError::DeletionProtected(format!(
+            "{} has deletion protection on: set target.allowDisableDeletionProtection to let rds-refresh turn it \
+             off just before the delete (the new instance gets it back)",
+            target.display_name()
+        )));
+    }
+    Ok(())
+}
+
+/// Every setting of `instance` that a refresh keeps.
 pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
+    let non_default = |name: Option<&str>| name.filter(|name| !is_default_group(name)).map(str::to_owned);
     TargetConfiguration {
-        db_instance_class: instance.db_instance_class().unwrap_or_default().to_owned(),
+        db_instance_class: instance.db_instance_class().map(str::to_owned),
         db_subnet_group_name: instance.db_subnet_group().and_then(|g| g.db_subnet_group_name()).map(str::to_owned),
         vpc_security_group_ids: instance
             .vpc_security_groups()
@@ -57,31 +114,36 @@ pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
             .filter_map(|g| g.vpc_security_group_id())
             .map(str::to_owned)
             .collect(),
-        db_parameter_group_name: instance
-            .db_parameter_groups()
-            .first()
-            .and_then(|g| g.db_parameter_group_name())
-            .filter(|name| !is_default_group(name))
-            .map(str::to_owned),
-        option_group_name: instance
-            .option_group_memberships()
-            .first()
-            .and_then(|g| g.option_group_name())
-            .filter(|name| !is_default_group(name))
-            .map(str::to_owned),
-        multi_az: instance.multi_az().unwrap_or(false),
-        port: instance.endpoint().and_then(|e| e.port()).or(instance.db_instance_port()),
-        publicly_accessible: instance.publicly_accessible().unwrap_or(false),
+        db_parameter_group_name: non_default(
+            instance.db_parameter_groups().first().and_then(|g| g.db_parameter_group_name()),
+        ),
+        option_group_name: non_default(instance.option_group_memberships().first().and_then(|g| g.option_group_name())),
+        multi_az: instance.multi_az(),
         storage_type: instance.storage_type().map(str::to_owned),
         allocated_storage: instance.allocated_storage(),
         iops: instance.iops(),
         storage_throughput: instance.storage_throughput(),
-        deletion_protection: instance.deletion_protection().unwrap_or(false),
-        tags: instance
-            .tag_list()
-            .iter()
-            .filter_map(|t| Some((t.key()?.to_owned(), t.value().unwrap_or_default().to_owned())))
-            .filter(|(key, _)| !key.starts_with("aws:"))
+        max_allocated_storage: instance.max_allocated_storage(),
+        port: instance.endpoint().and_then(|e| e.port()).or(instance.db_instance_port()),
+        publicly_accessible: Some(instance.publicly_accessible().unwrap_or(false)),
+        iam_database_authentication_enabled: instance.iam_database_authentication_enabled(),
+        enabled_cloudwatch_logs_exports: Some(instance.enabled_cloudwatch_logs_exports().to_vec()),
+        copy_tags_to_snapshot: instance.copy_tags_to_snapshot(),
+        deletion_protection: instance.deletion_protection(),
+        auto_minor_version_upgrade: instance.auto_minor_version_upgrade(),
+        backup_retention_period: instance.backup_retention_period(),
+        preferred_backup_window: instance.preferred_backup_window().map(str::to_owned),
+        preferred_maintenance_window: instance.preferred_maintenance_window().map(str::to_owned),
+        monitoring_interval: instance.monitoring_interval(),
+        monitoring_role_arn: instance.monitoring_role_arn().map(str::to_owned),
+        performance_insights_enabled: Some(instance.performance_insights_enabled().unwrap_or(false)),
+        performance_insights_kms_key_id: instance.performance_insights_kms_key_id().map(str::to_owned),
+        performance_insights_retention_period: instance.performance_insights_retention_period(),
+        ca_certificate_identifier: instance.ca_certificate_identifier().map(str::to_owned),
+        license_model: instance.license_model().map(str::to_owned),
+        tags: tags::to_map(instance.tag_list())
+            .into_iter()
+            .filter(|(key, _)| crate::model::configuration::is_user_tag(key))
             .collect(),
     }
 }
@@ -96,6 +158,7 @@ pub fn is_default_group(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_rds::types::{DbParameterGroupStatus, Tag, VpcSecurityGroupMembership};
 
     #[test]
     fn default_groups_are_recognised() {
@@ -103,5 +166,26 @@ mod tests {
         assert!(is_default_group("default:postgres-16"));
         assert!(!is_default_group("staging-pg16"));
         assert!(!is_default_group("defaults-pg"));
+    }
+
+    #[test]
+    fn the_configuration_keeps_settings_and_user_tags_only() {
+        let instance = DbInstance::builder()
+            .db_instance_class("db.r6g.large")
+            .multi_az(true)
+            .vpc_security_groups(VpcSecurityGroupMembership::builder().vpc_security_group_id("sg-1").build())
+            .db_parameter_groups(
+                DbParameterGroupStatus::builder().db_parameter_group_name("default.postgres16").build(),
+            )
+            .tag_list(Tag::builder().key("team").value("data").build())
+            .tag_list(Tag::builder().key("aws:cloudformation:stack-name").value("s").build())
+            .tag_list(Tag::builder().key(tags::SOURCE).value("us-east-1/x").build())
+            .build();
+        let configuration = configuration_of(&instance);
+        assert_eq!(configuration.db_instance_class.as_deref(), Some("db.r6g.large"));
+        assert_eq!(configuration.multi_az, Some(true));
+        assert_eq!(configuration.vpc_security_group_ids, ["sg-1"]);
+        assert_eq!(configuration.db_parameter_group_name, None);
+        assert_eq!(configuration.tags, std::collections::BTreeMap::from([("team".into(), "data".into())]));
     }
 }

@@ -1,42 +1,138 @@
-//! find-snapshot: the newest `available` snapshot of the source instance.
+//! find-snapshot: checks the execution input, and chooses the snapshot of the source to
+//! restore: the newest `available` one (of the kinds asked for), or the one named.
+use std::time::SystemTime;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use aws_sdk_rds::Client;
+use aws_sdk_rds::primitives::DateTime;
 use aws_sdk_rds::types::DbSnapshot;
 
 use crate::TaskError;
 use crate::error::from_sdk;
-use crate::model::{RefreshRequest, SnapshotRef};
+use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, SnapshotSelection};
 use crate::rds::{Rds, format_time};
+use crate::tasks::copy_snapshot::describe_snapshot;
 
 /// The execution input itself: this is the first step, so it also validates the input.
 pub type Input = RefreshRequest;
-pub type Output = SnapshotRef;
 
-pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    input.validate()?;
-    let source = &input.source;
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Output {
+    /// The input, checked, with every default filled in: the later states read it.
+    pub request: RefreshRequest,
+    /// The snapshot to restore.
+    pub snapshot: SnapshotRef,
+}
+
+pub async fn handle(rds: Rds, request: Input) -> Result<Output, TaskError> {
+    request.validate()?;
+    let source = &request.source;
     let client = rds.client(&source.region);
-    let mut pages =
-        client.describe_db_snapshots().db_instance_identifier(&source.db_instance_identifier).into_paginator().send();
+    let chosen = match &request.snapshot.identifier {
+        Some(id) => named_snapshot(&client, source, &request.snapshot, id).await?,
+        None => newest_snapshot(&client, source, &request.snapshot).await?,
+    };
+    let snapshot = snapshot_ref(&chosen, &source.region)?;
+    if let Some(max_hours) = request.snapshot.max_age_hours {
+        let created = chosen.snapshot_create_time().expect("snapshot_ref checked it");
+        check_age(&snapshot.identifier, created, &DateTime::from(SystemTime::now()), max_hours)?;
+    }
+    if snapshot.encrypted && source.region != request.target.region && request.copy.kms_key_id.is_none() {
+        return Err(TaskError::KmsKeyRequired(format!(
+            "snapshot {} is encrypted with a KMS key of {}, which cannot be used in {}: pass copy.kmsKeyId, a KMS \
+             key of {} (its ARN, id or alias), for the copy",
+            snapshot.identifier, source.region, request.target.region, request.target.region
+        )));
+    }
+    tracing::info!(snapshot = %snapshot.identifier, created_at = %snapshot.created_at, "chose snapshot");
+    Ok(Output { request, snapshot })
+}
+
+/// The newest `available` snapshot of `source` of the kinds `selection` asks for.
+async fn newest_snapshot(
+    client: &Client,
+    source: &InstanceRef,
+    selection: &SnapshotSelection,
+) -> Result<DbSnapshot, TaskError> {
+    let mut pages = client
+        .describe_db_snapshots()
+        .db_instance_identifier(&source.db_instance_identifier)
+        .set_snapshot_type(selection.snapshot_type.rds_filter().map(str::to_owned))
+        .into_paginator()
+        .send();
     let mut snapshots = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| from_sdk(&format!("DescribeDBSnapshots of {}", source.display_name()), e))?;
         snapshots.extend(page.db_snapshots.unwrap_or_default());
     }
-    let newest = newest_available(&snapshots).ok_or_else(|| {
-        let others = snapshots.iter().filter_map(|s| s.status()).collect::<Vec<_>>();
-        TaskError::SnapshotNotFound(if others.is_empty() {
-            format!("{} has no snapshots", source.display_name())
-        } else {
-            format!(
-                "{} has no available snapshot (found {} with status {})",
-                source.display_name(),
-                others.len(),
-                others.join(", ")
-            )
-        })
+    if let Some(newest) = newest_available(&snapshots) {
+        return Ok(newest.clone());
+    }
+    let kind = match selection.snapshot_type.rds_filter() {
+        Some(kind) => format!("{kind} "),
+        None => String::new(),
+    };
+    let others = snapshots.iter().filter_map(|s| s.status()).collect::<Vec<_>>();
+    Err(TaskError::SnapshotNotFound(if others.is_empty() {
+        format!("{} has no {kind}snapshots", source.display_name())
+    } else {
+        format!(
+            "{} has no available {kind}snapshot (found {} with status {})",
+            source.display_name(),
+            others.len(),
+            others.join(", ")
+        )
+    }))
+}
+
+/// The snapshot named `id`, which must be an `available` snapshot of `source` of the kind asked for.
+async fn named_snapshot(
+    client: &Client,
+    source: &InstanceRef,
+    selection: &SnapshotSelection,
+    id: &str,
+) -> Result<DbSnapshot, TaskError> {
+    let snapshot = describe_snapshot(client, id).await?.ok_or_else(|| {
+        TaskError::SnapshotNotFound(format!("snapshot.identifier: there is no snapshot {id} in {}", source.region))
     })?;
-    let snapshot = snapshot_ref(newest, &source.region)?;
-    tracing::info!(snapshot = %snapshot.identifier, created_at = %snapshot.created_at, "chose snapshot");
-    Ok(snapshot)
+    let of_instance = snapshot.db_instance_identifier().unwrap_or_default();
+    if !of_instance.eq_ignore_ascii_case(&source.db_instance_identifier) {
+        return Err(TaskError::invalid_input(
+            "snapshot.identifier",
+            format!("{id} is a snapshot of {of_instance}, not of {}", source.db_instance_identifier),
+        ));
+    }
+    if let Some(kind) = selection.snapshot_type.rds_filter()
+        && snapshot.snapshot_type() != Some(kind)
+    {
+        return Err(TaskError::invalid_input(
+            "snapshot.identifier",
+            format!("{id} is {}, not {kind}", snapshot.snapshot_type().unwrap_or("of unknown type")),
+        ));
+    }
+    match snapshot.status() {
+        Some("available") => Ok(snapshot),
+        status => Err(TaskError::SnapshotNotFound(format!(
+            "snapshot {id} is {}, not available",
+            status.unwrap_or("of unknown status")
+        ))),
+    }
+}
+
+/// Fails with `SnapshotTooOld` when `created` is more than `max_hours` before `now`.
+fn check_age(id: &str, created: &DateTime, now: &DateTime, max_hours: u32) -> Result<(), TaskError> {
+    let age_secs = now.secs() - created.secs();
+    if age_secs > i64::from(max_hours) * 3600 {
+        return Err(TaskError::SnapshotTooOld(format!(
+            "snapshot {id} was taken {} ({} hours ago), more than snapshot.maxAgeHours = {max_hours}",
+            format_time(created),
+            age_secs / 3600
+        )));
+    }
+    Ok(())
 }
 
 /// The newest snapshot by creation time among those that are `available`.
@@ -67,7 +163,6 @@ fn snapshot_ref(snapshot: &DbSnapshot, region: &str) -> Result<SnapshotRef, Task
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_rds::primitives::DateTime;
 
     fn snapshot(id: &str, status: &str, created: Option<i64>) -> DbSnapshot {
         DbSnapshot::builder()
@@ -87,6 +182,15 @@ mod tests {
             snapshot("middle", "available", Some(200)),
         ];
         assert_eq!(newest_available(&snapshots).and_then(|s| s.db_snapshot_identifier()), Some("newest"));
+    }
+
+    #[test]
+    fn the_age_limit_is_inclusive_and_named() {
+        let now = DateTime::from_secs(100 * 3600);
+        assert_eq!(check_age("s", &DateTime::from_secs(76 * 3600), &now, 24), Ok(()));
+        let error = check_age("s", &DateTime::from_secs(75 * 3600), &now, 24).unwrap_err();
+        assert_eq!(error.name(), "SnapshotTooOld");
+        assert!(error.to_string().contains("25 hours ago"), "{error}");
     }
 
     #[test]

@@ -1,21 +1,22 @@
-//! restore-target: restores the target instance from the snapshot copy, with the
-//! configuration read from the old target.
+//! restore-target: restores the target instance from the snapshot copy, with every setting
+//! of its configuration that RestoreDBInstanceFromDBSnapshot accepts (configure-target
+//! applies the rest once it is available).
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-
-use aws_sdk_rds::types::Tag;
 
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::model::{CopyRef, InstanceRef, TargetConfiguration};
 use crate::rds::{Rds, find_instance};
+use crate::tags::{self, tag};
+use crate::tasks::copy_snapshot::describe_snapshot;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
     pub target: InstanceRef,
     pub copy: CopyRef,
-    /// The old target's settings; `null` when there was no target (RDS defaults apply).
+    /// The new target's settings; `null` on a first run (RDS's defaults apply).
     pub configuration: Option<TargetConfiguration>,
 }
 
@@ -43,23 +44,42 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let mut restore = client
         .restore_db_instance_from_db_snapshot()
         .db_instance_identifier(id)
-        .db_snapshot_identifier(&copy.identifier);
+        .db_snapshot_identifier(&copy.identifier)
+        // Marks the new target as not yet refreshed until tag-target removes it, so that a
+        // re-run does not take its settings for the target's configuration.
+        .tags(tag(tags::RESTORING, &copy.identifier));
     if let Some(config) = configuration {
+        // A restore gets at least the snapshot's storage; asking for less is an error.
+        let snapshot_storage = match config.allocated_storage {
+            Some(_) => describe_snapshot(&client, &copy.identifier).await?.and_then(|s| s.allocated_storage()),
+            None => None,
+        };
+        let allocated_storage = config.allocated_storage.map(|wanted| wanted.max(snapshot_storage.unwrap_or(0)));
+        for (key, value) in &config.tags {
+            restore = restore.tags(tag(key, value));
+        }
         restore = restore
-            .db_instance_class(config.db_instance_class)
+            .set_db_instance_class(config.db_instance_class)
             .set_db_subnet_group_name(config.db_subnet_group_name)
             .set_vpc_security_group_ids(Some(config.vpc_security_group_ids).filter(|ids| !ids.is_empty()))
             .set_db_parameter_group_name(config.db_parameter_group_name)
             .set_option_group_name(config.option_group_name)
-            .multi_az(config.multi_az)
-            .set_port(config.port)
-            .publicly_accessible(config.publicly_accessible)
+            .set_multi_az(config.multi_az)
             .set_storage_type(config.storage_type)
-            .set_allocated_storage(config.allocated_storage)
+            .set_allocated_storage(allocated_storage)
             .set_iops(config.iops)
             .set_storage_throughput(config.storage_throughput)
-            .deletion_protection(config.deletion_protection)
-            .set_tags(Some(config.tags.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()));
+            .set_port(config.port)
+            .set_publicly_accessible(config.publicly_accessible)
+            .set_enable_iam_database_authentication(config.iam_database_authentication_enabled)
+            .set_enable_cloudwatch_logs_exports(config.enabled_cloudwatch_logs_exports.filter(|l| !l.is_empty()))
+            .set_copy_tags_to_snapshot(config.copy_tags_to_snapshot)
+            .set_deletion_protection(config.deletion_protection)
+            .set_auto_minor_version_upgrade(config.auto_minor_version_upgrade)
+            .set_backup_retention_period(config.backup_retention_period)
+            .set_preferred_backup_window(config.preferred_backup_window)
+            .set_ca_certificate_identifier(config.ca_certificate_identifier)
+            .set_license_model(config.license_model);
     }
     match restore.send().await {
         Ok(output) => {

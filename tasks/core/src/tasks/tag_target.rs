@@ -1,4 +1,5 @@
-//! tag-target: tags the new target with where it came from.
+//! tag-target: the last step of a refresh: tags the new target with where it came from,
+//! and removes the mark that said its refresh had not finished.
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -6,22 +7,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use aws_sdk_rds::primitives::DateTime;
-use aws_sdk_rds::types::Tag;
 
 use crate::TaskError;
 use crate::error::from_sdk;
 use crate::model::{CopyRef, InstanceRef, SnapshotRef};
 use crate::rds::{Rds, find_instance, format_time};
-
-/// The tags rds-refresh puts on a refreshed target.
-pub mod keys {
-    /// `<source region>/<source identifier>`.
-    pub const SOURCE: &str = "rds-refresh:source";
-    pub const SNAPSHOT: &str = "rds-refresh:snapshot";
-    pub const SNAPSHOT_CREATED_AT: &str = "rds-refresh:snapshot-created-at";
-    pub const REFRESHED_AT: &str = "rds-refresh:refreshed-at";
-    pub const EXECUTION: &str = "rds-refresh:execution";
-}
+use crate::tags::{self, tag};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -52,28 +43,29 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     client
         .add_tags_to_resource()
         .resource_name(arn)
-        .set_tags(Some(tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()))
+        .set_tags(Some(tags.iter().map(|(k, v)| tag(k, v)).collect()))
         .send()
         .await
         .map_err(|e| from_sdk(&format!("AddTagsToResource {arn}"), e))?;
+    if tags::to_map(instance.tag_list()).contains_key(tags::RESTORING) {
+        client
+            .remove_tags_from_resource()
+            .resource_name(arn)
+            .tag_keys(tags::RESTORING)
+            .send()
+            .await
+            .map_err(|e| from_sdk(&format!("RemoveTagsFromResource {arn}"), e))?;
+    }
     Ok(Output { tags })
 }
 
 /// The provenance tags of a target refreshed by `input` at `now`.
 pub fn provenance_tags(input: &Input, now: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
-        (keys::SOURCE.to_owned(), input.source.display_name()),
-        (keys::SNAPSHOT.to_owned(), input.snapshot.identifier.clone()),
-        (keys::SNAPSHOT_CREATED_AT.to_owned(), input.snapshot.created_at.clone()),
-        (keys::REFRESHED_AT.to_owned(), now.to_owned()),
-        (keys::EXECUTION.to_owned(), tag_value(&input.execution)),
+        (tags::SOURCE.to_owned(), input.source.display_name()),
+        (tags::SNAPSHOT.to_owned(), input.snapshot.identifier.clone()),
+        (tags::SNAPSHOT_CREATED_AT.to_owned(), input.snapshot.created_at.clone()),
+        (tags::REFRESHED_AT.to_owned(), now.to_owned()),
+        (tags::EXECUTION.to_owned(), tags::value(&input.execution)),
     ])
-}
-
-/// RDS tag values: at most 256 characters from a limited set.
-fn tag_value(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c) { c } else { '_' })
-        .take(256)
-        .collect()
 }

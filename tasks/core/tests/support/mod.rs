@@ -15,6 +15,7 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_rds::Client;
 use aws_sdk_rds::config::Credentials;
 use rds_refresh_core::rds::Rds;
+use rds_refresh_core::state::{RdsAndState, StateTable};
 use serde_json::{Value, json};
 
 pub fn repo_root() -> PathBuf {
@@ -77,6 +78,28 @@ impl Emulator {
         Rds::new(self.sdk_config())
     }
 
+    /// The RDS clients and the state table the emulator provisions, for tasks that need both.
+    pub fn clients(&self) -> RdsAndState {
+        RdsAndState { rds: self.rds(), state: StateTable::new(&self.sdk_config(), STATE_TABLE) }
+    }
+
+    /// Creates a KMS key in `region` and returns its ARN. Over plain HTTP to the emulator's
+    /// KMS (which does not check signatures): a KMS SDK only for this is not worth its build.
+    pub fn create_kms_key(&self, region: &str) -> String {
+        let credential = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20261125/{region}/kms/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let response = http_with(
+            "POST",
+            &format!("{}/", self.url),
+            Some(&json!({"Description": "rds-refresh test"})),
+            &[("X-Amz-Target", "TrentService.CreateKey"), ("Authorization", &credential)],
+            "application/x-amz-json-1.1",
+        );
+        let key: Value = serde_json::from_str(&response).expect("CreateKey answers JSON");
+        key["KeyMetadata"]["Arn"].as_str().expect("a key ARN").to_owned()
+    }
+
     pub fn client(&self, region: &str) -> Client {
         self.rds().client(region)
     }
@@ -131,12 +154,17 @@ impl Drop for Emulator {
 /// A minimal blocking HTTP request over std's TcpStream: the control API is plain JSON on
 /// 127.0.0.1, and an HTTP client crate only for this is not worth its build time.
 fn http(method: &str, url: &str, body: Option<&Value>) -> String {
+    http_with(method, url, body, &[], "application/json")
+}
+
+fn http_with(method: &str, url: &str, body: Option<&Value>, headers: &[(&str, &str)], content_type: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
     let body = body.map(Value::to_string).unwrap_or_default();
     let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
+    let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
         .expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
@@ -147,6 +175,9 @@ fn http(method: &str, url: &str, body: Option<&Value>) -> String {
     );
     body.to_owned()
 }
+
+/// The state table the emulator creates (and scripts/refresh-local names).
+pub const STATE_TABLE: &str = "rds-refresh-state";
 
 /// A name unique within this test process, so tests sharing an emulator never collide.
 pub fn unique(prefix: &str) -> String {

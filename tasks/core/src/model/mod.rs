@@ -4,10 +4,15 @@
 //! documents them. Field names are camelCase in JSON, like the rest of Step Functions.
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 use crate::TaskError;
 use crate::identifiers::{check_instance_identifier, check_region};
+
+pub mod configuration;
+pub mod request;
+
+pub use configuration::{Difference, Overrides, TargetConfiguration};
+pub use request::{CopyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
 
 /// An RDS DB instance, named by region and identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -32,41 +37,6 @@ impl InstanceRef {
     /// `region/identifier`, the form used in messages and in the `rds-refresh:source` tag.
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.region, self.db_instance_identifier)
-    }
-}
-
-/// The execution input: refresh `target` from the newest snapshot of `source`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schemars(
-    title = "rds-refresh execution input",
-    example = RefreshRequest::example()
-)]
-pub struct RefreshRequest {
-    /// The production instance whose newest snapshot is used. Only ever read.
-    pub source: InstanceRef,
-    /// The instance that is re-created from that snapshot.
-    pub target: InstanceRef,
-}
-
-impl RefreshRequest {
-    /// Checks every rule that typing alone does not, naming the field that breaks one.
-    pub fn validate(&self) -> Result<(), TaskError> {
-        self.source.validate("source")?;
-        self.target.validate("target")?;
-        if self.source.region == self.target.region
-            && self.source.db_instance_identifier.eq_ignore_ascii_case(&self.target.db_instance_identifier)
-        {
-            return Err(TaskError::invalid_input("target", "must not be the source instance"));
-        }
-        Ok(())
-    }
-
-    fn example() -> Self {
-        RefreshRequest {
-            source: InstanceRef { region: "us-east-1".into(), db_instance_identifier: "x".into() },
-            target: InstanceRef { region: "us-west-2".into(), db_instance_identifier: "y".into() },
-        }
     }
 }
 
@@ -112,30 +82,6 @@ pub enum CopyOrigin {
     SameRegion,
 }
 
-/// The target's settings, read before it is deleted and given to the restored instance.
-///
-/// RestoreDBInstanceFromDBSnapshot would otherwise put the new instance in the default
-/// security group and parameter group, Single-AZ, untagged.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TargetConfiguration {
-    pub db_instance_class: String,
-    pub db_subnet_group_name: Option<String>,
-    pub vpc_security_group_ids: Vec<String>,
-    pub db_parameter_group_name: Option<String>,
-    pub option_group_name: Option<String>,
-    pub multi_az: bool,
-    pub port: Option<i32>,
-    pub publicly_accessible: bool,
-    pub storage_type: Option<String>,
-    pub allocated_storage: Option<i32>,
-    pub iops: Option<i32>,
-    pub storage_throughput: Option<i32>,
-    pub deletion_protection: bool,
-    /// User tags (never `aws:` ones, which cannot be set).
-    pub tags: BTreeMap<String, String>,
-}
-
 /// Where clients connect to an instance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -159,38 +105,8 @@ pub struct RefreshOutput {
     pub endpoint: Endpoint,
     /// Whether a target existed (and was replaced) when the run started.
     pub replaced_existing_target: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(source: (&str, &str), target: (&str, &str)) -> RefreshRequest {
-        let instance =
-            |(region, id): (&str, &str)| InstanceRef { region: region.into(), db_instance_identifier: id.into() };
-        RefreshRequest { source: instance(source), target: instance(target) }
-    }
-
-    #[test]
-    fn a_valid_request_passes() {
-        assert_eq!(request(("us-east-1", "x"), ("us-west-2", "y")).validate(), Ok(()));
-        assert_eq!(request(("us-east-1", "x"), ("us-east-1", "y")).validate(), Ok(()));
-    }
-
-    #[test]
-    fn the_error_names_the_field_and_the_rule() {
-        let error = request(("us-east-1", "x"), ("uswest2", "y")).validate().unwrap_err();
-        assert_eq!(error, TaskError::invalid_input("target.region", "must be an AWS region name such as us-east-1"));
-        let error = request(("us-east-1", "x_1"), ("us-west-2", "y")).validate().unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "source.dbInstanceIdentifier: may contain only ASCII letters, digits and hyphens"
-        );
-    }
-
-    #[test]
-    fn target_must_not_be_the_source() {
-        let error = request(("us-east-1", "x"), ("us-east-1", "X")).validate().unwrap_err();
-        assert_eq!(error, TaskError::invalid_input("target", "must not be the source instance"));
-    }
+    /// The configuration the target was given (`null`: RDS's defaults, on a first run).
+    pub configuration: Option<TargetConfiguration>,
+    /// Older copies deleted under `copy.retain`.
+    pub deleted_copies: Vec<String>,
 }

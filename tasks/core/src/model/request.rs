@@ -1,0 +1,271 @@
+//! The execution input, and the rules it must follow before anything is done.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::TaskError;
+use crate::identifiers::{check_instance_identifier, check_region, check_snapshot_identifier};
+use crate::model::InstanceRef;
+use crate::model::configuration::Overrides;
+
+/// The execution input: refresh `target` from the newest snapshot of `source`.
+///
+/// Every optional field has a default; find-snapshot, the first task, returns the request
+/// with the defaults filled in, so that later states can read every field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "rds-refresh execution input", example = RefreshRequest::example())]
+pub struct RefreshRequest {
+    /// The production instance whose snapshot is used. Only ever read.
+    pub source: InstanceRef,
+    /// The instance that is re-created from that snapshot.
+    pub target: TargetSpec,
+    /// Which snapshot of the source to use.
+    #[serde(default)]
+    pub snapshot: SnapshotSelection,
+    /// How the snapshot is copied into the target's region.
+    #[serde(default)]
+    pub copy: CopyOptions,
+}
+
+/// The target instance, and what may be done to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetSpec {
+    /// AWS region of the target, e.g. `us-west-2`.
+    #[schemars(example = &"us-west-2", pattern(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    pub region: String,
+    /// The target's DB instance identifier.
+    #[schemars(example = &"y", length(min = 1, max = 63), pattern(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"))]
+    pub db_instance_identifier: String,
+    /// Settings of the new target that differ from the old one's.
+    #[serde(default)]
+    pub overrides: Overrides,
+    /// Lets rds-refresh turn the target's deletion protection off just before deleting it;
+    /// the new target gets it back. Without this, a protected target is refused.
+    #[serde(default)]
+    pub allow_disable_deletion_protection: bool,
+}
+
+impl TargetSpec {
+    /// The target instance itself.
+    pub fn instance(&self) -> InstanceRef {
+        InstanceRef { region: self.region.clone(), db_instance_identifier: self.db_instance_identifier.clone() }
+    }
+}
+
+/// Which snapshot of the source to use.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SnapshotSelection {
+    /// Which kinds of snapshot count (default `any`).
+    #[serde(default, rename = "type")]
+    pub snapshot_type: SnapshotType,
+    /// Fail with `SnapshotTooOld`, before anything is changed, when the chosen snapshot was
+    /// taken longer ago than this.
+    #[schemars(range(min = 1))]
+    pub max_age_hours: Option<u32>,
+    /// Use exactly this snapshot of the source (it must be `available`) instead of the newest.
+    pub identifier: Option<String>,
+}
+
+/// Kinds of snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotType {
+    #[default]
+    Any,
+    Automated,
+    Manual,
+}
+
+impl SnapshotType {
+    /// The `SnapshotType` filter of DescribeDBSnapshots; `None` for both kinds.
+    pub fn rds_filter(self) -> Option<&'static str> {
+        match self {
+            SnapshotType::Any => None,
+            SnapshotType::Automated => Some("automated"),
+            SnapshotType::Manual => Some("manual"),
+        }
+    }
+}
+
+/// How the snapshot is copied into the target's region.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CopyOptions {
+    /// KMS key in the target region for the copy: required when the snapshot is encrypted
+    /// (its key cannot leave its region); given for an unencrypted one, it encrypts the copy.
+    /// A key id, key ARN, alias name (`alias/...`) or alias ARN.
+    #[schemars(example = &"arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")]
+    pub kms_key_id: Option<String>,
+    /// After a successful refresh, keep this many of the newest copies rds-refresh made for
+    /// this source and target, and delete older ones (default 2).
+    #[serde(default = "CopyOptions::default_retain")]
+    #[schemars(range(min = 1, max = 100))]
+    pub retain: u32,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions { kms_key_id: None, retain: CopyOptions::default_retain() }
+    }
+}
+
+impl CopyOptions {
+    fn default_retain() -> u32 {
+        2
+    }
+}
+
+impl RefreshRequest {
+    /// Checks every rule that typing alone does not, naming the field that breaks one.
+    pub fn validate(&self) -> Result<(), TaskError> {
+        self.source.validate("source")?;
+        check_region(&self.target.region).map_err(|rule| TaskError::invalid_input("target.region", rule))?;
+        check_instance_identifier(&self.target.db_instance_identifier)
+            .map_err(|rule| TaskError::invalid_input("target.dbInstanceIdentifier", rule))?;
+        if self.source.region == self.target.region
+            && self.source.db_instance_identifier.eq_ignore_ascii_case(&self.target.db_instance_identifier)
+        {
+            return Err(TaskError::invalid_input("target", "must not be the source instance"));
+        }
+        self.target.overrides.validate()?;
+        if self.snapshot.max_age_hours == Some(0) {
+            return Err(TaskError::invalid_input("snapshot.maxAgeHours", "must be at least 1"));
+        }
+        if let Some(id) = &self.snapshot.identifier {
+            check_snapshot_identifier(id.strip_prefix("rds:").unwrap_or(id))
+                .map_err(|rule| TaskError::invalid_input("snapshot.identifier", rule))?;
+        }
+        if !(1..=100).contains(&self.copy.retain) {
+            return Err(TaskError::invalid_input("copy.retain", "must be from 1 to 100"));
+        }
+        if let Some(key) = &self.copy.kms_key_id {
+            check_kms_key(key, &self.target.region)?;
+        }
+        Ok(())
+    }
+
+    fn example() -> Self {
+        RefreshRequest {
+            source: InstanceRef { region: "us-east-1".into(), db_instance_identifier: "x".into() },
+            target: TargetSpec {
+                region: "us-west-2".into(),
+                db_instance_identifier: "y".into(),
+                overrides: Overrides::default(),
+                allow_disable_deletion_protection: false,
+            },
+            snapshot: SnapshotSelection::default(),
+            copy: CopyOptions::default(),
+        }
+    }
+}
+
+/// A KMS key given by ARN must be in the target region: a key cannot be used outside its
+/// region. Ids and aliases are looked up in the target region by RDS itself.
+fn check_kms_key(key: &str, target_region: &str) -> Result<(), TaskError> {
+    if key.trim().is_empty() {
+        return Err(TaskError::invalid_input("copy.kmsKeyId", "must not be empty"));
+    }
+    if let Some(region) = key.strip_prefix("arn:").and_then(|rest| rest.split(':').nth(2))
+        && region != target_region
+    {
+        return Err(TaskError::KmsKeyRequired(format!(
+            "copy.kmsKeyId {key} is in {region}, but the copy is made in {target_region}: pass a KMS key of \
+             {target_region} (its ARN, id or alias)"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(value: serde_json::Value) -> RefreshRequest {
+        crate::lambda::parse_input(value).unwrap()
+    }
+
+    fn minimal() -> serde_json::Value {
+        json!({"source": {"region": "us-east-1", "dbInstanceIdentifier": "x"},
+               "target": {"region": "us-west-2", "dbInstanceIdentifier": "y"}})
+    }
+
+    #[test]
+    fn the_minimal_input_gets_every_default() {
+        let request = request(minimal());
+        assert_eq!(request.validate(), Ok(()));
+        assert_eq!(request.snapshot, SnapshotSelection::default());
+        assert_eq!(request.copy.retain, 2);
+        assert!(!request.target.allow_disable_deletion_protection);
+        assert!(request.target.overrides.is_empty());
+        // Defaults are written out, so later states can read every field.
+        let written = serde_json::to_value(&request).unwrap();
+        assert_eq!(written["copy"], json!({"kmsKeyId": null, "retain": 2}));
+        assert_eq!(written["snapshot"], json!({"type": "any", "maxAgeHours": null, "identifier": null}));
+    }
+
+    #[test]
+    fn the_error_names_the_field_and_the_rule() {
+        let mut input = minimal();
+        input["target"]["region"] = json!("uswest2");
+        let error = request(input).validate().unwrap_err();
+        assert_eq!(error, TaskError::invalid_input("target.region", "must be an AWS region name such as us-east-1"));
+
+        let mut input = minimal();
+        input["source"]["dbInstanceIdentifier"] = json!("x_1");
+        assert_eq!(
+            request(input).validate().unwrap_err().to_string(),
+            "source.dbInstanceIdentifier: may contain only ASCII letters, digits and hyphens"
+        );
+    }
+
+    #[test]
+    fn target_must_not_be_the_source() {
+        let mut input = minimal();
+        input["target"] = json!({"region": "us-east-1", "dbInstanceIdentifier": "X"});
+        assert_eq!(
+            request(input).validate(),
+            Err(TaskError::invalid_input("target", "must not be the source instance"))
+        );
+    }
+
+    #[test]
+    fn optional_fields_are_checked() {
+        let cases = [
+            (json!({"snapshot": {"maxAgeHours": 0}}), "snapshot.maxAgeHours"),
+            (json!({"snapshot": {"identifier": "bad_name"}}), "snapshot.identifier"),
+            (json!({"copy": {"retain": 0}}), "copy.retain"),
+            (json!({"copy": {"kmsKeyId": " "}}), "copy.kmsKeyId"),
+        ];
+        for (extra, field) in cases {
+            let mut input = minimal();
+            input.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            match request(input).validate() {
+                Err(TaskError::InvalidInput { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_automated_snapshot_identifier_is_accepted() {
+        let mut input = minimal();
+        input["snapshot"] = json!({"identifier": "rds:x-2026-11-23-05-10", "type": "automated"});
+        assert_eq!(request(input).validate(), Ok(()));
+    }
+
+    #[test]
+    fn a_kms_key_from_another_region_is_refused_with_what_to_pass() {
+        let mut input = minimal();
+        input["copy"] = json!({"kmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/abc"});
+        let error = request(input).validate().unwrap_err();
+        assert_eq!(error.name(), "KmsKeyRequired");
+        assert!(error.to_string().contains("pass a KMS key of us-west-2"), "{error}");
+
+        let mut input = minimal();
+        input["copy"] = json!({"kmsKeyId": "alias/refresh"});
+        assert_eq!(request(input).validate(), Ok(()));
+    }
+}

@@ -26,6 +26,18 @@ SNAPSHOT_TIMES = {
 }
 
 
+# y's settings, which a plain restore would lose (security group, Multi-AZ, windows,
+# deletion protection...) and the refresh keeps. As DescribeDBInstances reports them.
+TARGET_SETTINGS = {
+    "DBInstanceClass": "db.t3.medium",
+    "MultiAZ": True,
+    "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-0de70000000000001", "Status": "active"}],
+    "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
+    "BackupRetentionPeriod": 7,
+    "DeletionProtection": True,
+}
+
+
 def rds(endpoint, region):
     return boto3.client(
         "rds",
@@ -78,7 +90,12 @@ def seed(endpoint):
     create_instance(
         rds(endpoint, target_region),
         y,
-        DBInstanceClass="db.t3.medium",
+        DBInstanceClass=TARGET_SETTINGS["DBInstanceClass"],
+        MultiAZ=TARGET_SETTINGS["MultiAZ"],
+        VpcSecurityGroupIds=[g["VpcSecurityGroupId"] for g in TARGET_SETTINGS["VpcSecurityGroups"]],
+        PreferredMaintenanceWindow=TARGET_SETTINGS["PreferredMaintenanceWindow"],
+        BackupRetentionPeriod=TARGET_SETTINGS["BackupRetentionPeriod"],
+        DeletionProtection=TARGET_SETTINGS["DeletionProtection"],
         Tags=[{"Key": "team", "Value": "analytics"}],
     )
     # From here on, copies, deletes and restores take a few status checks to finish, as on
@@ -87,6 +104,7 @@ def seed(endpoint):
         "snapshot.creating": {"reads": 2},
         "instance.deleting": {"reads": 2},
         "instance.creating": {"reads": 3},
+        "instance.modifying": {"reads": 2},
     })
     print(f"seeded {source_region}/{x} with snapshots, and {target_region}/{y}", file=sys.stderr)
 
@@ -108,15 +126,22 @@ def check(endpoint):
     tags = {t["Key"]: t["Value"] for t in target.list_tags_for_resource(ResourceName=instance["DBInstanceArn"])["TagList"]}
     print(f"\n{target_region}/{y} after the refresh:")
     print(f"  status   {instance['DBInstanceStatus']}")
-    print(f"  class    {instance['DBInstanceClass']}")
     print(f"  endpoint {instance['Endpoint']['Address']}:{instance['Endpoint']['Port']}")
+    lost = []
+    for key, wanted in TARGET_SETTINGS.items():
+        kept = instance.get(key) == wanted
+        lost += [] if kept else [key]
+        print(f"  {key:<27} {json.dumps(instance.get(key)):<58} {'(as before)' if kept else f'LOST: was {wanted}'}")
     for key in sorted(tags):
-        print(f"  tag      {key} = {tags[key]}")
+        print(f"  tag {key} = {tags[key]}")
 
-    if tags.get("rds-refresh:snapshot") != newest:
-        print(f"\nFAILED: {y} should come from {newest}", file=sys.stderr)
+    if tags.get("rds-refresh:snapshot") != newest or lost or tags.get("team") != "analytics":
+        print(f"\nFAILED: {y} should come from {newest}, configured as before", file=sys.stderr)
         return 1
-    print(f"\n{target_region}/{y} now comes from {newest}, the newest available snapshot of {source_region}/{x}.")
+    print(
+        f"\n{target_region}/{y} now comes from {newest}, the newest available snapshot of {source_region}/{x},"
+        " and is configured as before."
+    )
     return 0
 
 

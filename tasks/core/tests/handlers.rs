@@ -17,7 +17,10 @@ use rds_refresh_core::tasks::delete_target::DeleteOutcome;
 use rds_refresh_core::tasks::describe_target::{ConfigurationSource, configuration_of};
 use rds_refresh_core::tasks::*;
 use serde_json::{Value, json};
-use support::{Emulator, create_instance, create_instance_with, create_snapshot, instance, snapshot_ids, unique};
+use support::{
+    Emulator, create_instance, create_instance_with, create_snapshot, instance, manual_snapshot_ids, snapshot_ids,
+    unique,
+};
 
 const SOURCE_REGION: &str = "us-east-1";
 const TARGET_REGION: &str = "us-west-2";
@@ -607,7 +610,8 @@ async fn prune_copies_keeps_the_newest_own_copies_and_nothing_else() {
     let lookalike = unique("rds-refresh-lookalike");
     create_instance(&target_client, &y.db_instance_identifier).await;
     create_snapshot(&target_client, &y.db_instance_identifier, &lookalike).await;
-    let before: Vec<String> = all_snapshots(emulator).await;
+    // Manual ones only: other tests, sharing the emulator, delete automated ones with their instances.
+    let before = manual_snapshot_ids(&target_client).await;
 
     let output = prune_copies::handle(
         emulator.rds(),
@@ -628,20 +632,10 @@ async fn prune_copies_keeps_the_newest_own_copies_and_nothing_else() {
 
     assert_eq!(output.kept, vec![copies[3].clone(), copies[2].clone()]);
     assert_eq!(output.deleted, vec![copies[1].clone(), copies[0].clone()]);
-    let after = all_snapshots(emulator).await;
+    let after = manual_snapshot_ids(&target_client).await;
     let gone: Vec<String> = before.iter().filter(|id| !after.contains(id)).cloned().collect();
     let mut expected = vec![copies[0].clone(), copies[1].clone()];
     expected.sort();
     assert_eq!(gone, expected, "only y's two oldest copies are deleted");
     assert!(after.contains(&lookalike));
-}
-
-/// Every manual snapshot in the target region (other tests, sharing the emulator, delete
-/// automated ones with their instances).
-async fn all_snapshots(emulator: &Emulator) -> Vec<String> {
-    let output = emulator.client(TARGET_REGION).describe_db_snapshots().snapshot_type("manual").send().await.unwrap();
-    let mut ids: Vec<String> =
-        output.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)).collect();
-    ids.sort();
-    ids
 }

@@ -31,3 +31,21 @@ fn committed_schemas_match_the_types() {
     expected_files.sort();
     assert_eq!(committed, expected_files, "schemas/ holds a schema no type generates");
 }
+
+/// The execution inputs shown in the README parse and pass validation.
+#[test]
+fn the_readme_input_examples_are_valid() {
+    let readme = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md")).unwrap();
+    let blocks: Vec<&str> = readme.split("```json\n").skip(1).filter_map(|rest| rest.split("```").next()).collect();
+    let inputs: Vec<serde_json::Value> = blocks
+        .iter()
+        .map(|block| serde_json::from_str(block).unwrap_or_else(|e| panic!("README block is not JSON ({e}):\n{block}")))
+        .filter(|value: &serde_json::Value| value.get("endpoint").is_none())
+        .collect();
+    assert!(inputs.len() >= 2, "the README shows the minimal and the full input");
+    for input in inputs {
+        let request: rds_refresh_core::model::RefreshRequest =
+            rds_refresh_core::lambda::parse_input(input.clone()).unwrap_or_else(|e| panic!("{e}: {input}"));
+        request.validate().unwrap_or_else(|e| panic!("{e}: {input}"));
+    }
+}

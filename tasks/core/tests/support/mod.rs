@@ -5,6 +5,8 @@
 //! its stdin and exits when that pipe closes, so it never outlives the test process.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod local_run;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -225,6 +227,15 @@ pub async fn snapshot_ids(client: &Client, instance: &str) -> Vec<String> {
     let output =
         client.describe_db_snapshots().db_instance_identifier(instance).send().await.expect("describe snapshots");
     output.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)).collect()
+}
+
+/// Identifiers of every manual snapshot in the client's region, sorted.
+pub async fn manual_snapshot_ids(client: &Client) -> Vec<String> {
+    let output = client.describe_db_snapshots().snapshot_type("manual").send().await.expect("describe snapshots");
+    let mut ids: Vec<String> =
+        output.db_snapshots().iter().filter_map(|s| s.db_snapshot_identifier().map(str::to_owned)).collect();
+    ids.sort();
+    ids
 }
 
 /// The instance `id`, or None.

@@ -1,0 +1,105 @@
+//! Whole refreshes through `scripts/refresh-local`, for the end-to-end tests: the real
+//! definition in a real ASL interpreter, the real task binaries behind its Task states, the
+//! RDS emulator behind them.
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use aws_sdk_rds::types::Tag;
+use rds_refresh_core::model::RefreshOutput;
+use serde_json::{Value, json};
+
+use super::{Emulator, create_instance_with, create_snapshot, instance, repo_root, snapshot_ids, unique};
+
+pub const SOURCE_REGION: &str = "us-east-1";
+pub const TARGET_REGION: &str = "us-west-2";
+
+/// What one run of scripts/refresh-local did.
+pub struct Run {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    /// The interpreter's events, one JSON object each.
+    pub events: Vec<Value>,
+}
+
+impl Run {
+    pub fn output(&self) -> RefreshOutput {
+        assert!(self.success, "the refresh failed:\n{}", self.stderr);
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("output is not a RefreshOutput ({e}):\n{}", self.stdout))
+    }
+
+    /// How often `state` was retried after `error`.
+    pub fn retries(&self, state: &str, error: &str) -> usize {
+        self.events.iter().filter(|e| e["type"] == "StateRetried" && e["state"] == state && e["error"] == error).count()
+    }
+}
+
+pub fn refresh_local(emulator: &Emulator, input: &Value, env: &[(&str, &str)]) -> Run {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("e2e"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input_file, events_file) = (dir.join("input.json"), dir.join("events.jsonl"));
+    std::fs::write(&input_file, input.to_string()).unwrap();
+    let output = Command::new(repo_root().join("scripts/refresh-local"))
+        .arg("--no-build")
+        .arg("--input")
+        .arg(&input_file)
+        .args(["--endpoint", &emulator.url])
+        .arg("--events")
+        .arg(&events_file)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run scripts/refresh-local");
+    let events = std::fs::read_to_string(&events_file)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("an event is JSON"))
+        .collect();
+    Run {
+        success: output.status.success(),
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        events,
+    }
+}
+
+pub fn input(x: &str, y: &str) -> Value {
+    json!({
+        "source": {"region": SOURCE_REGION, "dbInstanceIdentifier": x},
+        "target": {"region": TARGET_REGION, "dbInstanceIdentifier": y}
+    })
+}
+
+/// Source `x` with an old automated snapshot, two manual ones and one still being taken;
+/// returns the identifier of the newest available one.
+pub async fn seed_source(emulator: &Emulator, x: &str) -> String {
+    let client = emulator.client(SOURCE_REGION);
+    create_instance_with(&client, x, |b| b.db_instance_class("db.r6g.large")).await;
+    let automated = snapshot_ids(&client, x).await.remove(0);
+    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some("2026-11-20T05:10:00Z"));
+    for (suffix, created) in [("a", Some("2026-11-21T05:10:00Z")), ("b", Some("2026-11-22T05:10:00Z")), ("c", None)] {
+        let id = format!("{x}-{suffix}");
+        create_snapshot(&client, x, &id).await;
+        match created {
+            Some(time) => emulator.set_snapshot(SOURCE_REGION, &id, None, Some(time)),
+            None => emulator.set_snapshot(SOURCE_REGION, &id, Some("creating"), None),
+        }
+    }
+    format!("{x}-b")
+}
+
+pub async fn seed_target(emulator: &Emulator, y: &str) {
+    create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
+        b.db_instance_class("db.t3.medium").tags(Tag::builder().key("team").value("analytics").build())
+    })
+    .await;
+}
+
+pub async fn tags_of(emulator: &Emulator, region: &str, id: &str) -> BTreeMap<String, String> {
+    let client = emulator.client(region);
+    let arn = instance(&client, id).await.expect("instance").db_instance_arn().unwrap().to_owned();
+    let tags = client.list_tags_for_resource().resource_name(arn).send().await.unwrap();
+    tags.tag_list().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap_or_default().to_owned())).collect()
+}

@@ -21,7 +21,8 @@ adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
                                      "snapshotCreateTime": "2026-11-22T05:10:00Z"}
          Sets a snapshot's status and/or creation time (either may be left out).
   GET    /_emulator/calls          {"calls": {"DescribeDBInstances": 12, ...}, "log": [...]}
-         Every RDS call received, by action, with region and instance. DELETE resets.
+         Every RDS call received, by action, and in order with its region, instance and
+         parameters (passwords left out). DELETE resets.
   POST   /_emulator/reset          Forgets everything: moto's state, transitions, faults, calls.
 
 It also provisions what the deployed stack provides besides RDS: the state table that the
@@ -387,6 +388,15 @@ def _region_of(environ: dict) -> str | None:
     return parts[2] if len(parts) >= 4 else None
 
 
+def _loggable(params: dict[str, list[str]]) -> dict[str, str]:
+    """The request's parameters as sent (`Tags.Tag.1.Key`, ...), passwords left out."""
+    return {
+        key: values[0]
+        for key, values in params.items()
+        if key not in ("Action", "Version") and "password" not in key.lower()
+    }
+
+
 def _matching_fault(action: str, region: str | None, params: dict[str, list[str]]) -> dict | None:
     instance = (params.get("DBInstanceIdentifier") or [None])[0]
     for fault in STATE.faults:
@@ -435,7 +445,12 @@ class EmulatorApp:
                 region = _region_of(environ)
                 STATE.calls[action] = STATE.calls.get(action, 0) + 1
                 STATE.log.append(
-                    {"action": action, "region": region, "dbInstanceIdentifier": (params.get("DBInstanceIdentifier") or [None])[0]}
+                    {
+                        "action": action,
+                        "region": region,
+                        "dbInstanceIdentifier": (params.get("DBInstanceIdentifier") or [None])[0],
+                        "params": _loggable(params),
+                    }
                 )
                 fault = _matching_fault(action, region, params)
                 if fault is not None:

@@ -182,7 +182,10 @@ class EmulatorTest(unittest.TestCase):
         status(self.rds, "counted")
         calls = self.emulator.control("GET", "calls")
         self.assertEqual(calls["calls"], {"CreateDBInstance": 1, "DescribeDBInstances": 2})
-        self.assertEqual(calls["log"][0], {"action": "CreateDBInstance", "region": "us-west-2", "dbInstanceIdentifier": "counted"})
+        first = calls["log"][0]
+        self.assertEqual((first["action"], first["region"], first["dbInstanceIdentifier"]), ("CreateDBInstance", "us-west-2", "counted"))
+        self.assertEqual(first["params"]["DBInstanceClass"], "db.t3.micro")
+        self.assertNotIn("MasterUserPassword", first["params"])
 
     def test_performance_insights_settings_are_kept_and_reported(self) -> None:
         self.rds.create_db_instance(

@@ -146,6 +146,12 @@ async fn y_comes_back_configured_exactly_as_before() {
     assert_eq!(y.deletion_protection(), Some(true));
     assert_eq!(tags::to_map(y.tag_list()).get(tags::SNAPSHOT), Some(&newest));
     assert_eq!(tags::to_map(y.tag_list()).get(tags::RESTORING), None);
+    // A non-default option group does not cross regions: the copy was told y's.
+    let copies = emulator.call_params("CopyDBSnapshot");
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0]["OptionGroupName"], "staging-options");
+    // Tags are copied explicitly, never with CopyTags (which fails on `aws:` tags).
+    assert!(copies[0].get("CopyTags").is_none(), "{}", copies[0]);
 }
 
 #[tokio::test]

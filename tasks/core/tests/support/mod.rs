@@ -127,6 +127,19 @@ impl Emulator {
         calls["log"].as_array().into_iter().flatten().filter_map(|c| c["action"].as_str().map(str::to_owned)).collect()
     }
 
+    /// The parameters of each `action` call received since the last `clear_calls`, as sent
+    /// (`OptionGroupName`, `Tags.Tag.1.Key`, ...).
+    pub fn call_params(&self, action: &str) -> Vec<Value> {
+        let calls = self.control_request("GET", "calls", None);
+        calls["log"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["action"] == action)
+            .map(|c| c["params"].clone())
+            .collect()
+    }
+
     /// The calls received since the last `clear_calls` that may change something: anything
     /// but a Describe or List.
     pub fn changing_calls(&self) -> Vec<String> {

@@ -1,5 +1,6 @@
 // Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
-// every Lambda Task runs the real function binary behind a local Lambda Runtime API.
+// every Lambda Task runs the real function binary behind a local Lambda Runtime API; sns:publish
+// Tasks publish to the SNS API at --endpoint.
 //
 // Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed or timed out
 // (or, with --validate-only, the definition is invalid), 2 usage or setup error,
@@ -11,11 +12,12 @@ import { parseArgs } from 'node:util';
 import { loadDefinition, readJson, SetupError, UsageError, validate } from './lib/definition.mjs';
 import { LocalLambda } from './lib/lambda.mjs';
 import { Progress } from './lib/progress.mjs';
-import { buildOverrides, execute, executionContext, staticFunctions } from './lib/runner.mjs';
+import { buildOverrides, checkRunnable, execute, executionContext, staticFunctions } from './lib/runner.mjs';
 
 const USAGE = `usage: run.mjs --definition FILE --functions FILE --bin-dir DIR [--input FILE|-]
               [--endpoint URL] [--events FILE] [--function-logs | --function-log-file FILE]
               [--wait-ms MS] [--retry-interval-ms MS] [--real-waits] [--execution-name NAME]
+              [--fail-after STATE]...
        run.mjs --definition FILE [--functions FILE] --validate-only`;
 
 const OPTIONS = {
@@ -31,6 +33,7 @@ const OPTIONS = {
   'retry-interval-ms': { type: 'string', default: '10' },
   'real-waits': { type: 'boolean', default: false },
   'execution-name': { type: 'string' },
+  'fail-after': { type: 'string', multiple: true, default: [] },
   'validate-only': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -52,6 +55,10 @@ function parseOptions(argv) {
     if (!/^\d+$/.test(values[flag])) throw new UsageError(`--${flag} must be a whole number of milliseconds`);
   }
   if (!values['validate-only'] && !values['bin-dir']) throw new UsageError('--bin-dir is required');
+  // Checked here rather than left to fail at the first sns:publish or in every function.
+  if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
+    throw new UsageError('--endpoint must be an http:// or https:// URL');
+  }
   return values;
 }
 
@@ -105,6 +112,7 @@ async function main(argv) {
     return problems.length ? 1 : 0;
   }
   if (problems.length) throw new SetupError(describeProblems(options.definition, problems));
+  checkRunnable(definition, { endpoint: options.endpoint, failAfter: options['fail-after'] });
 
   const input = options.input ? readJson(options.input, 'input') : {};
   const binDir = options['bin-dir'];
@@ -125,6 +133,8 @@ async function main(argv) {
     waitMs: Number(options['wait-ms']),
     retryIntervalMs: Number(options['retry-interval-ms']),
     realWaits: options['real-waits'],
+    endpoint: options.endpoint,
+    failAfter: options['fail-after'],
   });
 
   let execution = null;

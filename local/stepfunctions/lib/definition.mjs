@@ -9,6 +9,12 @@ const aslValidator = require('asl-validator');
 export const REGION = 'us-east-1';
 export const ACCOUNT = '000000000000';
 export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
+
+// The Publish parameters the local sns:publish sends; the others (TargetArn, PhoneNumber) are refused.
+export const SNS_PUBLISH_PARAMETERS = [
+  'TopicArn', 'Message', 'Subject', 'MessageAttributes', 'MessageStructure', 'MessageGroupId', 'MessageDeduplicationId',
+];
 
 /** A problem with the command line or the files it names: exit code 2. */
 export class SetupError extends Error {}
@@ -109,8 +115,9 @@ export function* allStates(machine) {
 }
 
 /**
- * How a Task state is run locally: `wrap` says whether the result is wrapped the way the
- * lambda:invoke integration wraps it, `functionName` is the statically known function (null
+ * How a Task state is run locally. `integration` is LAMBDA_INVOKE (a bare function ARN counts
+ * as one) or SNS_PUBLISH. For Lambda, `wrap` says whether the result is wrapped the way the
+ * lambda:invoke integration wraps it, and `functionName` is the statically known function (null
  * when it comes from a path). Throws for resources that cannot run here.
  */
 export function taskKind(name, state) {
@@ -121,14 +128,27 @@ export function taskKind(name, state) {
     if (Object.hasOwn(params, 'FunctionName') && !functionName) {
       throw new SetupError(`state ${name}: FunctionName ${JSON.stringify(params.FunctionName)} is not a Lambda function name or ARN`);
     }
-    return { wrap: true, functionName };
+    return { integration: LAMBDA_INVOKE, wrap: true, functionName };
   }
   if (typeof resource === 'string' && isFunctionArn(resource)) {
-    return { wrap: false, functionName: functionNameOf(resource) };
+    return { integration: LAMBDA_INVOKE, wrap: false, functionName: functionNameOf(resource) };
+  }
+  if (resource === SNS_PUBLISH) {
+    // Refused now rather than sent without a topic: TargetArn and PhoneNumber are not emulated.
+    const unsupported = Object.keys(state.Parameters ?? {})
+      .map((key) => key.replace(/\.\$$/, ''))
+      .filter((key) => !SNS_PUBLISH_PARAMETERS.includes(key));
+    if (unsupported.length > 0) {
+      throw new SetupError(
+        `state ${name}: sns:publish parameter(s) ${unsupported.join(', ')} cannot run locally ` +
+          `(supported: ${SNS_PUBLISH_PARAMETERS.join(', ')})`,
+      );
+    }
+    return { integration: SNS_PUBLISH, wrap: false, functionName: null };
   }
   throw new SetupError(
     `state ${name}: Resource ${JSON.stringify(resource)} cannot run locally ` +
-      `(only ${LAMBDA_INVOKE} and Lambda function ARNs are supported)`,
+      `(only ${LAMBDA_INVOKE}, Lambda function ARNs and ${SNS_PUBLISH} are supported)`,
   );
 }
 

@@ -1,4 +1,5 @@
-// Runs a definition with aws-local-stepfunctions, its Task states backed by local Lambda functions.
+// Runs a definition with aws-local-stepfunctions, its Task states backed by local Lambda functions
+// (and sns:publish by the SNS API at the run's endpoint).
 import {
   ExecutionAbortedError,
   ExecutionError,
@@ -6,8 +7,9 @@ import {
   StateMachine,
 } from 'aws-local-stepfunctions';
 
-import { allStates, functionNameOf, taskKind } from './definition.mjs';
+import { allStates, functionNameOf, SetupError, SNS_PUBLISH, taskKind } from './definition.mjs';
 import { InvocationError } from './runtime-api.mjs';
+import { publish } from './sns.mjs';
 
 // The interpreter's own default when a Task has no TimeoutSeconds (AWS has none).
 const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
@@ -24,33 +26,81 @@ export function staticFunctions(definition) {
 }
 
 /**
- * The run overrides: a local handler per Task state, and, unless `realWaits`, every Wait state
- * and Retry interval shortened to `waitMs` / `retryIntervalMs` (MaxAttempts and backoff counts stay).
+ * The setup checks that depend on the run's options, before anything starts: every Task
+ * resource can run here (sns:publish needs an `endpoint` to publish to), and every
+ * `failAfter` name is a Task state of the definition. Throws a SetupError.
  */
-export function buildOverrides(definition, lambda, { waitMs = 10, retryIntervalMs = 10, realWaits = false } = {}) {
+export function checkRunnable(definition, { endpoint, failAfter = [] } = {}) {
+  const states = new Map(allStates(definition));
+  for (const [name, state] of states) {
+    if (state.Type !== 'Task') continue;
+    if (taskKind(name, state).integration === SNS_PUBLISH && !endpoint) {
+      throw new SetupError(
+        `state ${name}: Resource ${JSON.stringify(SNS_PUBLISH)} cannot run locally without --endpoint ` +
+          '(it publishes to the SNS API there)',
+      );
+    }
+  }
+  for (const name of failAfter) {
+    const state = states.get(name);
+    if (!state) throw new SetupError(`--fail-after ${name}: the definition has no state of that name`);
+    if (state.Type !== 'Task') throw new SetupError(`--fail-after ${name}: a ${state.Type} state, not a Task`);
+  }
+}
+
+/** The handler that does the work of Task state `name`: a Lambda invoke or an SNS Publish. */
+function taskHandler(name, state, { lambda, endpoint }) {
+  const { integration, wrap, functionName } = taskKind(name, state);
+  // The deadline follows the state's timeout; a path-given timeout is unknown here.
+  const timeoutMs = state.TimeoutSecondsPath ? null : (state.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
+  if (integration === SNS_PUBLISH) return (input) => publish(endpoint, input, { timeoutMs });
+  if (!wrap) return (input) => lambda.invoke(functionName, input, timeoutMs);
+  return async (input) => {
+    const target = functionNameOf(input?.FunctionName);
+    if (!target) {
+      throw new InvocationError('Lambda.ResourceNotFoundException', `Function not found: ${JSON.stringify(input?.FunctionName)}`);
+    }
+    const payload = await lambda.invoke(target, input.Payload ?? {}, timeoutMs);
+    // What the lambda:invoke integration returns: the function's result under Payload.
+    return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
+  };
+}
+
+/**
+ * `handler`, except that the first time its work succeeds the result is dropped and the state
+ * fails with Local.InjectedFailure: the step took effect, but the state machine never heard so
+ * (a Lambda timing out after its RDS call). Retry/Catch see it like any other error.
+ */
+function failingOnce(name, handler) {
+  let armed = true;
+  return async (input) => {
+    const result = await handler(input);
+    if (!armed) return result;
+    armed = false;
+    throw new InvocationError('Local.InjectedFailure', `injected failure after ${name}`);
+  };
+}
+
+/**
+ * The run overrides: a local handler per Task state (failing once after its work for the
+ * states in `failAfter`), and, unless `realWaits`, every Wait state and Retry interval
+ * shortened to `waitMs` / `retryIntervalMs` (MaxAttempts and backoff counts stay).
+ * `endpoint` is where sns:publish publishes (see checkRunnable).
+ */
+export function buildOverrides(
+  definition,
+  lambda,
+  { waitMs = 10, retryIntervalMs = 10, realWaits = false, endpoint, failAfter = [] } = {},
+) {
   const taskResourceLocalHandlers = {};
   const waitTimeOverrides = {};
   const retryIntervalOverrides = {};
+  const failing = new Set(failAfter);
 
   for (const [name, state] of allStates(definition)) {
     if (state.Type === 'Task') {
-      const { wrap, functionName } = taskKind(name, state);
-      // The function's deadline follows the state's timeout; a path-given timeout is unknown here.
-      const timeoutMs = state.TimeoutSecondsPath ? null : (state.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
-      taskResourceLocalHandlers[name] = wrap
-        ? async (input) => {
-            const target = functionNameOf(input?.FunctionName);
-            if (!target) {
-              throw new InvocationError(
-                'Lambda.ResourceNotFoundException',
-                `Function not found: ${JSON.stringify(input?.FunctionName)}`,
-              );
-            }
-            const payload = await lambda.invoke(target, input.Payload ?? {}, timeoutMs);
-            // What the lambda:invoke integration returns: the function's result under Payload.
-            return { ExecutedVersion: '$LATEST', Payload: payload, StatusCode: 200 };
-          }
-        : (input) => lambda.invoke(functionName, input, timeoutMs);
+      const handler = taskHandler(name, state, { lambda, endpoint });
+      taskResourceLocalHandlers[name] = failing.has(name) ? failingOnce(name, handler) : handler;
     }
     if (!realWaits) {
       if (state.Type === 'Wait') waitTimeOverrides[name] = waitMs;

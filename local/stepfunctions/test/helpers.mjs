@@ -1,13 +1,14 @@
 // Shared by the tests: a sandbox with fake function binaries, and running the real CLIs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '..');
+const repoRoot = path.resolve(root, '..', '..');
 export const fixture = (name) => path.join(here, 'fixtures', name);
 export const FUNCTIONS = fixture('functions.json');
 
@@ -94,4 +95,78 @@ export function alive(pid) {
 /** The events file as a list of objects. */
 export async function readEvents(file) {
   return (await fs.readFile(file, 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+}
+
+/**
+ * Starts the local emulator (local/emulator/rds_emulator.py: moto, so SNS and SQS too).
+ * Resolves with `{ url, stop }`; `stop()` (for an `after` hook) closes its stdin and waits for it.
+ */
+export async function startEmulator() {
+  const python = path.join(repoRoot, '.local', 'venv', 'bin', 'python');
+  if (!existsSync(python)) throw new Error(`${python} is missing: run scripts/setup to install the emulator`);
+  // --exit-on-stdin-eof: should the test process die, the closed pipe stops the emulator too.
+  const script = path.join(repoRoot, 'local', 'emulator', 'rds_emulator.py');
+  const child = spawn(python, [script, '--port', '0', '--exit-on-stdin-eof'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.on('close', resolve));
+  const stop = async () => {
+    child.stdin.end();
+    if (!child.pid) return; // never started: no exit to wait for
+    const killed = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killed);
+  };
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  try {
+    const url = await new Promise((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(() => reject(new Error(`the emulator did not start in 30 s; stderr:\n${stderr}`)), 30000);
+      child.on('error', reject);
+      child.on('exit', (code) => reject(new Error(`the emulator exited (${code}) before listening; stderr:\n${stderr}`)));
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+        const match = /^listening (\S+)$/m.exec(stdout);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+    });
+    return { url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+const XML_ENTITIES = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** The texts of every `<tag>` element in `xml`, unescaped. */
+export function xmlElements(xml, tag) {
+  return [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map(([, text]) =>
+    text.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (entity, name) =>
+      name[0] === '#'
+        ? String.fromCodePoint(name[1].toLowerCase() === 'x' ? parseInt(name.slice(2), 16) : Number(name.slice(1)))
+        : (XML_ENTITIES[name] ?? entity),
+    ),
+  );
+}
+
+/**
+ * One AWS query-API call (SNS, SQS...) to the emulator: moto reads the region and service from
+ * the credential scope and checks no signature. Resolves with the response body; rejects on an
+ * HTTP error.
+ */
+export async function awsQuery(url, { region = 'us-east-1', service, version, action, params = {} }) {
+  const response = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: new URLSearchParams({ Action: action, Version: version, ...params }),
+  });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${service} ${action}: HTTP ${response.status}: ${body}`);
+  return body;
 }

@@ -106,9 +106,21 @@ test('bad flags, missing files and resources that cannot run locally are setup e
     StartAt: 'Notify',
     States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { Message: 'hi', TopicArn: 'arn:aws:sns:us-east-1:000000000000:t' }, End: true } },
   });
-  const unsupported = await runCli(['--definition', sns, '--bin-dir', box.bin]);
+  const noEndpoint = await runCli(['--definition', sns, '--bin-dir', box.bin]);
+  assert.equal(noEndpoint.code, 2);
+  assert.match(noEndpoint.stderr, /state Notify: Resource "arn:aws:states:::sns:publish" cannot run locally without --endpoint/);
+
+  const sqs = await box.json('sqs.asl.json', {
+    StartAt: 'Send',
+    States: { Send: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: { QueueUrl: 'q', MessageBody: 'hi' }, End: true } },
+  });
+  const unsupported = await runCli(['--definition', sqs, '--bin-dir', box.bin, '--endpoint', 'http://127.0.0.1:9']);
   assert.equal(unsupported.code, 2);
-  assert.match(unsupported.stderr, /state Notify: Resource "arn:aws:states:::sns:publish" cannot run locally/);
+  assert.match(unsupported.stderr, /state Send: Resource "arn:aws:states:::sqs:sendMessage" cannot run locally/);
+
+  const badEndpoint = await runCli(['--definition', sns, '--bin-dir', box.bin, '--endpoint', '127.0.0.1:9']);
+  assert.equal(badEndpoint.code, 2);
+  assert.match(badEndpoint.stderr, /--endpoint must be an http:\/\/ or https:\/\/ URL/);
 });
 
 test('a function the definition does not know fails like Lambda: ResourceNotFoundException', async (t) => {

@@ -5,10 +5,10 @@ import { test } from 'node:test';
 import { FUNCTIONS, fixture, runCli, sandbox } from './helpers.mjs';
 
 test('the fixtures that should be valid are', async () => {
-  const definitions = ['basic.asl.json', 'single.asl.json', 'nested.asl.json'].map(fixture);
+  const definitions = ['basic.asl.json', 'single.asl.json', 'nested.asl.json', 'fail-after.asl.json', 'sns-publish.asl.json'].map(fixture);
   const { code, stderr } = await runCli(['--functions', FUNCTIONS, ...definitions], { script: 'validate.mjs' });
   assert.equal(code, 0, stderr);
-  assert.equal(stderr.match(/^✓ /gm).length, 3);
+  assert.equal(stderr.match(/^✓ /gm).length, definitions.length);
 });
 
 test('States.ALL must be alone in its ErrorEquals and in the last Retrier/Catcher', async () => {

@@ -69,6 +69,19 @@ pub enum TaskError {
     /// The state table (where the target's configuration is kept) could not be used.
     #[error("{0}")]
     StateTableFailed(String),
+
+    /// The target does not carry the tag `rds-refresh:source` naming this source: it has
+    /// not opted in to being replaced from it.
+    #[error("{0}")]
+    TargetNotOptedIn(String),
+
+    /// The target does not exist, nothing is known of it, and `target.createIfMissing` is off.
+    #[error("{0}")]
+    TargetNotFound(String),
+
+    /// Another execution is refreshing the target.
+    #[error("{0}")]
+    TargetLocked(String),
 }
 
 impl TaskError {
@@ -90,6 +103,9 @@ impl TaskError {
             Self::SnapshotQuotaExceeded(_) => "SnapshotQuotaExceeded",
             Self::ConfigurationNotApplied(_) => "ConfigurationNotApplied",
             Self::StateTableFailed(_) => "StateTableFailed",
+            Self::TargetNotOptedIn(_) => "TargetNotOptedIn",
+            Self::TargetNotFound(_) => "TargetNotFound",
+            Self::TargetLocked(_) => "TargetLocked",
         }
     }
 
@@ -110,6 +126,9 @@ impl TaskError {
         "SnapshotQuotaExceeded",
         "ConfigurationNotApplied",
         "StateTableFailed",
+        "TargetNotOptedIn",
+        "TargetNotFound",
+        "TargetLocked",
     ];
 
     pub fn invalid_input(field: impl Into<String>, rule: impl Into<String>) -> Self {
@@ -206,6 +225,9 @@ mod tests {
             TaskError::SnapshotQuotaExceeded(String::new()),
             TaskError::ConfigurationNotApplied(String::new()),
             TaskError::StateTableFailed(String::new()),
+            TaskError::TargetNotOptedIn(String::new()),
+            TaskError::TargetNotFound(String::new()),
+            TaskError::TargetLocked(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(TaskError::name).collect();
         assert_eq!(names, TaskError::NAMES);

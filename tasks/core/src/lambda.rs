@@ -24,6 +24,22 @@ impl Clients for Rds {
     }
 }
 
+/// The clients of a task that calls no AWS API.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoClients;
+
+impl Clients for NoClients {
+    fn from_config(_: &SdkConfig) -> Result<Self, String> {
+        Ok(Self)
+    }
+}
+
+impl Clients for StateTable {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        StateTable::from_env(config)
+    }
+}
+
 impl Clients for RdsAndState {
     fn from_config(config: &SdkConfig) -> Result<Self, String> {
         Ok(RdsAndState { rds: Rds::new(config.clone()), state: StateTable::from_env(config)? })

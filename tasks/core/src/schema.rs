@@ -12,6 +12,13 @@ pub fn all() -> Vec<(&'static str, Schema)> {
     vec![
         ("refresh-input.schema.json", schema_for!(RefreshRequest)),
         ("refresh-output.schema.json", schema_for!(RefreshOutput)),
+        ("dry-run-output.schema.json", schema_for!(plan_refresh::Output)),
+        ("check-input.input.schema.json", schema_for!(check_input::Input)),
+        ("check-input.output.schema.json", schema_for!(check_input::Output)),
+        ("plan-refresh.input.schema.json", schema_for!(plan_refresh::Input)),
+        ("plan-refresh.output.schema.json", schema_for!(plan_refresh::Output)),
+        ("lock-target.input.schema.json", schema_for!(lock_target::Input)),
+        ("lock-target.output.schema.json", schema_for!(lock_target::Output)),
         ("find-snapshot.input.schema.json", schema_for!(find_snapshot::Input)),
         ("find-snapshot.output.schema.json", schema_for!(find_snapshot::Output)),
         ("describe-target.input.schema.json", schema_for!(describe_target::Input)),

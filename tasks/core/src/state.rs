@@ -2,7 +2,8 @@
 //!
 //! The target's configuration is written there when it is read, before anything is deleted,
 //! so that a run that fails after the delete can be re-run: the target is gone, but its
-//! configuration is not. The table (partition key `target`, a string) is created by the
+//! configuration is not. The same item holds the target's lock, so that two executions
+//! never act on one target at once. The table (partition key `target`, a string) is created by the
 //! deployment; its name comes from `RDS_REFRESH_STATE_TABLE`, and it lives in the functions'
 //! own region.
 use aws_config::SdkConfig;
@@ -20,6 +21,13 @@ pub const TABLE_ENV: &str = "RDS_REFRESH_STATE_TABLE";
 const KEY: &str = "target";
 const CONFIGURATION: &str = "configuration";
 const CAPTURED_AT: &str = "configurationCapturedAt";
+const SOURCE: &str = "source";
+const LOCK_OWNER: &str = "lockOwner";
+const LOCK_EXPIRES_AT: &str = "lockExpiresAt";
+
+/// How long a lock holds when its execution does not release it (it crashed, or was
+/// stopped): the state machine's own timeout (12 h), and a margin.
+pub const LOCK_TTL_SECS: i64 = 12 * 3600 + 15 * 60;
 
 /// A target's configuration as it was last read from the live target.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +35,15 @@ pub struct StoredConfiguration {
     pub configuration: TargetConfiguration,
     /// When it was read (RFC 3339).
     pub captured_at: String,
+    /// The source the target had opted in to then (`region/identifier`).
+    pub source: String,
+}
+
+/// Who holds a target's lock, and until when (seconds since the Unix epoch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lock {
+    pub owner: String,
+    pub expires_at: i64,
 }
 
 /// The state table, reached through one client built per process.
@@ -49,24 +66,27 @@ impl StateTable {
         }
     }
 
-    /// Remembers `configuration` as the target's, read at `captured_at`.
+    /// Remembers `configuration` as the target's, read at `captured_at`, opted in to `source`.
     pub async fn put_configuration(
         &self,
         target: &InstanceRef,
+        source: &InstanceRef,
         configuration: &TargetConfiguration,
         captured_at: &str,
     ) -> Result<(), TaskError> {
         let json = serde_json::to_string(configuration).expect("a configuration serialises");
-        // UpdateItem, not PutItem: other attributes of the target's item are left alone.
+        // UpdateItem, not PutItem: the lock in the same item is left alone.
         self.client
             .update_item()
             .table_name(&self.table)
             .key(KEY, AttributeValue::S(target.display_name()))
-            .update_expression("SET #configuration = :configuration, #capturedAt = :capturedAt")
+            .update_expression("SET #configuration = :configuration, #capturedAt = :capturedAt, #source = :source")
             .expression_attribute_names("#configuration", CONFIGURATION)
             .expression_attribute_names("#capturedAt", CAPTURED_AT)
+            .expression_attribute_names("#source", SOURCE)
             .expression_attribute_values(":configuration", AttributeValue::S(json))
             .expression_attribute_values(":capturedAt", AttributeValue::S(captured_at.to_owned()))
+            .expression_attribute_values(":source", AttributeValue::S(source.display_name()))
             .send()
             .await
             .map_err(|e| state_error(&format!("UpdateItem {} in {}", target.display_name(), self.table), e))?;
@@ -86,8 +106,8 @@ impl StateTable {
             .map_err(|e| state_error(&format!("GetItem {} in {}", target.display_name(), self.table), e))?
             .item;
         let Some(item) = item else { return Ok(None) };
-        let (Some(AttributeValue::S(json)), Some(AttributeValue::S(captured_at))) =
-            (item.get(CONFIGURATION), item.get(CAPTURED_AT))
+        let (Some(AttributeValue::S(json)), Some(AttributeValue::S(captured_at)), Some(AttributeValue::S(source))) =
+            (item.get(CONFIGURATION), item.get(CAPTURED_AT), item.get(SOURCE))
         else {
             return Ok(None);
         };
@@ -98,8 +118,106 @@ impl StateTable {
                 self.table
             ))
         })?;
-        Ok(Some(StoredConfiguration { configuration, captured_at: captured_at.clone() }))
+        Ok(Some(StoredConfiguration { configuration, captured_at: captured_at.clone(), source: source.clone() }))
     }
+
+    /// Takes the target's lock for `owner` until `now + ttl_secs`, unless another owner holds
+    /// it and it has not expired: then `TargetLocked`, naming the holder. Taking it again as
+    /// its owner (a retried call) succeeds.
+    pub async fn acquire_lock(
+        &self,
+        target: &InstanceRef,
+        owner: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<Lock, TaskError> {
+        let expires_at = now + ttl_secs;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(target.display_name()))
+            .update_expression("SET #owner = :owner, #expiresAt = :expiresAt")
+            .condition_expression("attribute_not_exists(#owner) OR #owner = :owner OR #expiresAt < :now")
+            .expression_attribute_names("#owner", LOCK_OWNER)
+            .expression_attribute_names("#expiresAt", LOCK_EXPIRES_AT)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .expression_attribute_values(":expiresAt", AttributeValue::N(expires_at.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Lock { owner: owner.to_owned(), expires_at }),
+            Err(error) if is_condition_failure(&error) => {
+                let holder = self.lock(target).await?;
+                Err(TaskError::TargetLocked(match holder {
+                    Some(lock) => format!(
+                        "{} is being refreshed by {} (its lock expires at {}, unless released before)",
+                        target.display_name(),
+                        lock.owner,
+                        crate::rds::format_time(&aws_sdk_rds::primitives::DateTime::from_secs(lock.expires_at))
+                    ),
+                    None => format!("{} is being refreshed by another execution", target.display_name()),
+                }))
+            }
+            Err(error) => {
+                Err(state_error(&format!("UpdateItem (lock) {} in {}", target.display_name(), self.table), error))
+            }
+        }
+    }
+
+    /// Releases the target's lock if `owner` holds it; `false` when it did not (nothing changes).
+    pub async fn release_lock(&self, target: &InstanceRef, owner: &str) -> Result<bool, TaskError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(target.display_name()))
+            .update_expression("REMOVE #owner, #expiresAt")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", LOCK_OWNER)
+            .expression_attribute_names("#expiresAt", LOCK_EXPIRES_AT)
+            .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if is_condition_failure(&error) => Ok(false),
+            Err(error) => {
+                Err(state_error(&format!("UpdateItem (unlock) {} in {}", target.display_name(), self.table), error))
+            }
+        }
+    }
+
+    /// The target's lock, if one is recorded (it may have expired).
+    pub async fn lock(&self, target: &InstanceRef) -> Result<Option<Lock>, TaskError> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, AttributeValue::S(target.display_name()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| state_error(&format!("GetItem {} in {}", target.display_name(), self.table), e))?
+            .item;
+        let lock = item.and_then(|item| match (item.get(LOCK_OWNER), item.get(LOCK_EXPIRES_AT)) {
+            (Some(AttributeValue::S(owner)), Some(AttributeValue::N(expires_at))) => {
+                Some(Lock { owner: owner.clone(), expires_at: expires_at.parse().unwrap_or(0) })
+            }
+            _ => None,
+        });
+        Ok(lock)
+    }
+}
+
+fn is_condition_failure<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
+    matches!(
+        error.as_service_error(),
+        Some(aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(_))
+    )
 }
 
 /// Throttling and 5xx keep their retryable names; anything else is the table's failure.
@@ -114,6 +232,11 @@ where
         TaskError::RdsRequestFailed(message) => TaskError::StateTableFailed(message),
         other => other,
     }
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// The clients of a task that needs the state table as well as RDS.

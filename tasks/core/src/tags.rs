@@ -18,8 +18,14 @@ pub const EXECUTION: &str = "rds-refresh:execution";
 /// its refresh, so its live settings are not trusted as its configuration. Value: the copy.
 pub const RESTORING: &str = "rds-refresh:restoring";
 
-// On a snapshot copy.
-/// `rds-refresh` on every copy rds-refresh makes: the retention step deletes only these.
+// On the snapshots rds-refresh makes.
+/// What the snapshot is: [`KIND_COPY`] or [`KIND_FINAL_SNAPSHOT`].
+pub const KIND: &str = "rds-refresh:kind";
+/// A copy of a source snapshot, made for a target (and pruned under `copy.retain`).
+pub const KIND_COPY: &str = "copy";
+/// The final snapshot of a target taken when deleting it (never pruned).
+pub const KIND_FINAL_SNAPSHOT: &str = "final-snapshot";
+/// `rds-refresh` on every snapshot rds-refresh makes.
 pub const MANAGED_BY: &str = "rds-refresh:managed-by";
 /// The ARN of the snapshot a copy was made from.
 pub const SOURCE_SNAPSHOT: &str = "rds-refresh:source-snapshot";

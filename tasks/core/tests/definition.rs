@@ -31,18 +31,18 @@ fn matched_errors(definition: &Value) -> Vec<(String, String)> {
 fn every_matched_error_is_one_a_task_raises() {
     let definition = repo_file("statemachine/refresh.asl.json");
     for (state, name) in matched_errors(&definition) {
-        let known =
-            TaskError::NAMES.contains(&name.as_str()) || name.starts_with("Lambda.") || name.starts_with("States.");
+        let known = TaskError::NAMES.contains(&name.as_str())
+            || ["Lambda.", "States.", "SNS."].iter().any(|service| name.starts_with(service));
         assert!(known, "{state} matches {name}, which no task raises");
     }
 }
 
 #[test]
-fn retryable_names_are_retried_by_every_task_state() {
+fn retryable_names_are_retried_by_every_lambda_task_state() {
     let definition = repo_file("statemachine/refresh.asl.json");
     let matched = matched_errors(&definition);
     for (state, body) in definition["States"].as_object().unwrap() {
-        if body["Type"] != "Task" {
+        if body["Resource"] != "arn:aws:states:::lambda:invoke" {
             continue;
         }
         let retried: BTreeSet<&str> =
@@ -51,6 +51,31 @@ fn retryable_names_are_retried_by_every_task_state() {
             assert!(retried.contains(name), "{state} does not retry {name}");
         }
         assert!(retried.contains("States.ALL"), "{state} has no catch-all Catch");
+        for rule in body["Retry"].as_array().unwrap() {
+            let polls = rule["ErrorEquals"] == serde_json::json!(["NotReady"]);
+            assert!(polls || rule["JitterStrategy"] == "FULL", "{state}: retries without jitter: {rule}");
+        }
+    }
+}
+
+#[test]
+fn every_failure_releases_the_lock_and_can_notify() {
+    let definition = repo_file("statemachine/refresh.asl.json");
+    let states = definition["States"].as_object().unwrap();
+    for (state, body) in states {
+        for catch in body["Catch"].as_array().into_iter().flatten() {
+            let next = catch["Next"].as_str().unwrap();
+            // Before the input is checked there is no lock and no topic to use.
+            if state == "CheckInput" {
+                assert_eq!(next, "RefreshFailed");
+                continue;
+            }
+            let after = states[next]["Next"].as_str().unwrap_or(next);
+            assert!(
+                ["UnlockAfterFailure", "NotifyFailure?", "FailedBecause", "NotificationFailed"].contains(&after),
+                "{state}: a failure goes to {next}, then {after}, without releasing the lock"
+            );
+        }
     }
 }
 

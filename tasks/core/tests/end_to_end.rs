@@ -62,16 +62,28 @@ async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
 }
 
 #[tokio::test]
-async fn a_missing_target_is_restored() {
+async fn a_missing_target_is_restored_only_when_the_input_says_so() {
     let emulator = Emulator::start();
     let newest = seed_source(&emulator, "x").await;
+    emulator.clear_calls();
 
-    let output = refresh_local(&emulator, &input("x", "y"), &[]).output();
+    let refused = refresh_local(&emulator, &input("x", "y"), &[]);
+    assert_eq!(refused.code, Some(1));
+    assert!(refused.stderr.contains("error: TargetNotFound"), "{}", refused.stderr);
+    assert!(refused.stderr.contains("target.createIfMissing"), "{}", refused.stderr);
+    assert_eq!(emulator.changing_calls(), Vec::<String>::new());
+
+    let mut create = input("x", "y");
+    create["target"]["createIfMissing"] = json!(true);
+    let output = refresh_local(&emulator, &create, &[]).output();
 
     assert!(!output.replaced_existing_target);
     assert_eq!(output.snapshot.identifier, newest);
     assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
-    assert_eq!(tags_of(&emulator, TARGET_REGION, "y").await.get("rds-refresh:snapshot"), Some(&newest));
+    let tags = tags_of(&emulator, TARGET_REGION, "y").await;
+    assert_eq!(tags.get("rds-refresh:snapshot"), Some(&newest));
+    // The new y opts in to its source, so the next run may replace it.
+    assert_eq!(tags.get("rds-refresh:source").map(String::as_str), Some("us-east-1/x"));
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use rds_refresh_core::tags;
 use rds_refresh_core::tasks::describe_target::configuration_of;
 use serde_json::{Value, json};
 use support::local_run::{SOURCE_REGION, TARGET_REGION, input, refresh_local, seed_source};
-use support::{Emulator, create_instance_with, create_snapshot, instance, manual_snapshot_ids};
+use support::{Emulator, create_instance_with, create_snapshot, instance, manual_snapshot_ids, opt_in};
 
 /// Every status change takes a few polls, as on AWS.
 fn slow_transitions(emulator: &Emulator) {
@@ -63,7 +63,8 @@ async fn seed_configured_target(emulator: &Emulator) {
         .await
         .expect("option group");
     create_instance_with(&client, "y", |b| {
-        b.db_instance_class("db.r6g.xlarge")
+        b.tags(opt_in("us-east-1/x"))
+            .db_instance_class("db.r6g.xlarge")
             .vpc_security_group_ids("sg-0aaaaaaaaaaaaaaa1")
             .vpc_security_group_ids("sg-0bbbbbbbbbbbbbbb2")
             .db_parameter_group_name("staging-pg13")
@@ -247,7 +248,10 @@ async fn an_encrypted_snapshot_needs_a_key_of_the_target_region() {
     let emulator = Emulator::start();
     let source = emulator.client(SOURCE_REGION);
     create_instance_with(&source, "x", |b| b.storage_encrypted(true)).await;
-    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b.db_instance_class("db.t3.medium")).await;
+    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| {
+        b.db_instance_class("db.t3.medium").tags(opt_in("us-east-1/x"))
+    })
+    .await;
     let y_before = configuration(&emulator, "y").await;
     emulator.clear_calls();
 
@@ -277,7 +281,7 @@ async fn an_encrypted_snapshot_needs_a_key_of_the_target_region() {
 async fn a_stale_snapshot_fails_early_and_a_named_one_is_used() {
     let emulator = Emulator::start();
     seed_source(&emulator, "x").await;
-    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b).await;
+    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b.tags(opt_in("us-east-1/x"))).await;
     emulator.clear_calls();
 
     // The seeded snapshots are days old.
@@ -302,7 +306,7 @@ async fn retention_keeps_exactly_the_newest_copies_made_by_rds_refresh() {
     let emulator = Emulator::start();
     seed_source(&emulator, "x").await;
     let target = emulator.client(TARGET_REGION);
-    create_instance_with(&target, "y", |b| b).await;
+    create_instance_with(&target, "y", |b| b.tags(opt_in("us-east-1/x"))).await;
     // Snapshots in the target region that are not y's copies: never touched.
     create_instance_with(&target, "other", |b| b).await;
     create_snapshot(&target, "other", "rds-refresh-not-ours").await;
@@ -334,7 +338,7 @@ async fn retention_keeps_exactly_the_newest_copies_made_by_rds_refresh() {
 async fn a_snapshot_quota_exceeded_copy_is_retried() {
     let emulator = Emulator::start();
     let newest = seed_source(&emulator, "x").await;
-    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b).await;
+    create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b.tags(opt_in("us-east-1/x"))).await;
     emulator.control(
         "faults",
         json!({"action": "CopyDBSnapshot", "code": "SnapshotQuotaExceeded", "message": "quota", "count": 2}),

@@ -18,8 +18,8 @@ use rds_refresh_core::tasks::describe_target::{ConfigurationSource, configuratio
 use rds_refresh_core::tasks::*;
 use serde_json::{Value, json};
 use support::{
-    Emulator, create_instance, create_instance_with, create_snapshot, instance, manual_snapshot_ids, snapshot_ids,
-    unique,
+    Emulator, create_instance, create_instance_with, create_snapshot, instance, manual_snapshot_ids, opt_in,
+    snapshot_ids, unique,
 };
 
 const SOURCE_REGION: &str = "us-east-1";
@@ -53,7 +53,12 @@ fn target_spec(y: &str, extra: Value) -> TargetSpec {
 }
 
 async fn find(emulator: &Emulator, request: RefreshRequest) -> Result<SnapshotRef, TaskError> {
-    find_snapshot::handle(emulator.rds(), request).await.map(|output| output.snapshot)
+    find_snapshot::handle(emulator.rds(), request).await
+}
+
+/// describe-target's input for `y`, refreshed from us-east-1/x.
+fn describe_input(y: &str, extra: Value) -> describe_target::Input {
+    describe_target::Input { source: instance_ref(SOURCE_REGION, "x"), target: target_spec(y, extra) }
 }
 
 /// Creates the source `x` and returns its newest available snapshot, as find-snapshot sees it.
@@ -99,17 +104,25 @@ async fn find_snapshot_picks_the_newest_available_and_never_one_being_created() 
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-newest"), None, Some("2026-11-22T05:10:00Z"));
     emulator.set_snapshot(SOURCE_REGION, &format!("{x}-still-creating"), Some("creating"), None);
 
-    let output = find_snapshot::handle(emulator.rds(), request(&x, "y")).await.unwrap();
+    let snapshot = find(emulator, request(&x, "y")).await.unwrap();
 
-    let snapshot = output.snapshot;
     assert_eq!(snapshot.identifier, format!("{x}-newest"));
     assert_eq!(snapshot.created_at, "2026-11-22T05:10:00Z");
     assert_eq!(snapshot.snapshot_type, "manual");
     assert_eq!(snapshot.region, SOURCE_REGION);
     assert!(snapshot.arn.ends_with(&format!(":snapshot:{x}-newest")), "{}", snapshot.arn);
-    // The request comes back with its defaults, for the later states.
-    assert_eq!(output.request, request(&x, "y"));
-    assert_eq!(output.request.copy.retain, 2);
+}
+
+#[tokio::test]
+async fn check_input_returns_the_request_with_its_defaults_or_names_the_bad_field() {
+    let checked = check_input::handle(rds_refresh_core::lambda::NoClients, request("x", "y")).await.unwrap();
+    assert_eq!(checked.request, request("x", "y"));
+    assert_eq!(checked.request.copy.retain, 2);
+    assert_eq!(checked.snapshot, None);
+
+    let bad = request_with("x", "y", json!({"target": {"region": "mars-1"}}));
+    let error = check_input::handle(rds_refresh_core::lambda::NoClients, bad).await.unwrap_err();
+    assert_eq!(error, TaskError::invalid_input("target.region", "must be a known AWS region name such as us-east-1"));
 }
 
 #[tokio::test]
@@ -222,13 +235,14 @@ async fn find_snapshot_refuses_invalid_input_naming_the_field() {
     let emulator = Emulator::shared();
     let input = request_with("x", "y", json!({"target": {"region": "mars-1"}}));
     let error = find(emulator, input).await.unwrap_err();
-    assert_eq!(error, TaskError::invalid_input("target.region", "must be an AWS region name such as us-east-1"));
+    assert_eq!(error, TaskError::invalid_input("target.region", "must be a known AWS region name such as us-east-1"));
 }
 
 /// A target with a little of everything that a restore would not keep by itself.
 async fn configured_target(emulator: &Emulator, y: &str) {
     create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
-        b.db_instance_class("db.r6g.large")
+        b.tags(opt_in("us-east-1/x"))
+            .db_instance_class("db.r6g.large")
             .multi_az(true)
             .port(6543)
             .vpc_security_group_ids("sg-0123456789abcdef0")
@@ -244,8 +258,7 @@ async fn describe_target_reads_the_configuration_keeps_it_and_reports_a_missing_
     let emulator = Emulator::shared();
     let y = unique("y");
     configured_target(emulator, &y).await;
-    let describe =
-        || describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, json!({})) });
+    let describe = || describe_target::handle(emulator.clients(), describe_input(&y, json!({})));
 
     let output = describe().await.unwrap();
 
@@ -275,12 +288,10 @@ async fn describe_target_reads_the_configuration_keeps_it_and_reports_a_missing_
     assert_eq!(after_delete.configuration, output.configuration);
     assert_eq!(after_delete.captured_at, output.captured_at);
 
-    let never = describe_target::handle(
-        emulator.clients(),
-        describe_target::Input { target: target_spec(&unique("y"), json!({})) },
-    )
-    .await
-    .unwrap();
+    let never =
+        describe_target::handle(emulator.clients(), describe_input(&unique("y"), json!({"createIfMissing": true})))
+            .await
+            .unwrap();
     assert_eq!(
         (never.exists, never.configuration_source, never.configuration),
         (false, ConfigurationSource::None, None)
@@ -293,13 +304,15 @@ async fn describe_target_prefers_the_kept_configuration_over_an_unfinished_resto
     let client = emulator.client(TARGET_REGION);
     let y = unique("y");
     configured_target(emulator, &y).await;
-    let describe =
-        || describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, json!({})) });
+    let describe = || describe_target::handle(emulator.clients(), describe_input(&y, json!({})));
     let before = describe().await.unwrap().configuration;
 
     // The old y is replaced by a restore that has not been configured yet.
     client.delete_db_instance().db_instance_identifier(&y).skip_final_snapshot(true).send().await.unwrap();
-    create_instance_with(&client, &y, |b| b.tags(Tag::builder().key(tags::RESTORING).value("copy").build())).await;
+    create_instance_with(&client, &y, |b| {
+        b.tags(Tag::builder().key(tags::RESTORING).value("copy").build()).tags(opt_in("us-east-1/x"))
+    })
+    .await;
     let during = describe().await.unwrap();
 
     assert_eq!(during.configuration_source, ConfigurationSource::Stored);
@@ -313,10 +326,7 @@ async fn describe_target_applies_the_overrides() {
     configured_target(emulator, &y).await;
     let overrides = json!({"overrides": {"dbInstanceClass": "db.t4g.medium", "multiAz": false, "tags": {"env": "staging", "team": null}}});
 
-    let output =
-        describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, overrides) })
-            .await
-            .unwrap();
+    let output = describe_target::handle(emulator.clients(), describe_input(&y, overrides)).await.unwrap();
 
     let config = output.configuration.unwrap();
     assert_eq!(config.db_instance_class.as_deref(), Some("db.t4g.medium"));
@@ -329,10 +339,11 @@ async fn describe_target_applies_the_overrides() {
 async fn describe_target_refuses_deletion_protection_unless_allowed() {
     let emulator = Emulator::shared();
     let y = unique("y");
-    create_instance_with(&emulator.client(TARGET_REGION), &y, |b| b.deletion_protection(true)).await;
-    let describe = |extra: Value| {
-        describe_target::handle(emulator.clients(), describe_target::Input { target: target_spec(&y, extra) })
-    };
+    create_instance_with(&emulator.client(TARGET_REGION), &y, |b| {
+        b.deletion_protection(true).tags(opt_in("us-east-1/x"))
+    })
+    .await;
+    let describe = |extra: Value| describe_target::handle(emulator.clients(), describe_input(&y, extra));
 
     let error = describe(json!({})).await.unwrap_err();
     assert_eq!(error.name(), "DeletionProtected");
@@ -371,6 +382,7 @@ async fn a_repeated_copy_reuses_the_first_and_is_tagged_as_rds_refreshs() {
         BTreeMap::from([
             ("cost-centre".into(), "42".into()),
             (tags::MANAGED_BY.into(), "rds-refresh".into()),
+            (tags::KIND.into(), tags::KIND_COPY.into()),
             (tags::SOURCE_SNAPSHOT.into(), snapshot.arn.clone()),
             (tags::SOURCE.into(), format!("{SOURCE_REGION}/{x}")),
             (tags::TARGET.into(), format!("{TARGET_REGION}/y")),
@@ -384,10 +396,10 @@ async fn an_encrypted_snapshot_is_copied_with_the_target_region_key() {
     let x = unique("x");
     create_instance_with(&emulator.client(SOURCE_REGION), &x, |b| b.storage_encrypted(true)).await;
     let key = emulator.create_kms_key(TARGET_REGION);
-    let found =
-        find_snapshot::handle(emulator.rds(), request_with(&x, "y", json!({"copy": {"kmsKeyId": key}}))).await.unwrap();
-    let mut input = copy_input(&found.snapshot, &x, &instance_ref(TARGET_REGION, "y"));
-    input.copy = found.request.copy;
+    let request = request_with(&x, "y", json!({"copy": {"kmsKeyId": key}}));
+    let found = find(emulator, request.clone()).await.unwrap();
+    let mut input = copy_input(&found, &x, &instance_ref(TARGET_REGION, "y"));
+    input.copy = request.copy;
 
     let copy = copy_snapshot::handle(emulator.rds(), input).await.unwrap();
 
@@ -430,7 +442,19 @@ async fn wait_copied_reports_available_not_ready_and_failed() {
 }
 
 fn delete_input(id: &str, allow_disable_deletion_protection: bool) -> delete_target::Input {
-    delete_target::Input { target: instance_ref(TARGET_REGION, id), allow_disable_deletion_protection }
+    delete_target::Input {
+        source: instance_ref(SOURCE_REGION, "x"),
+        target: instance_ref(TARGET_REGION, id),
+        copy: CopyRef {
+            identifier: "rds-refresh-copy".into(),
+            arn: String::new(),
+            region: TARGET_REGION.into(),
+            origin: CopyOrigin::Copied,
+        },
+        allow_disable_deletion_protection,
+        final_snapshot: false,
+        execution: "arn:aws:states:us-west-2:123456789012:execution:rds-refresh:test".into(),
+    }
 }
 
 #[tokio::test]
@@ -438,8 +462,8 @@ async fn delete_target_deletes_only_the_target() {
     let emulator = Emulator::shared();
     let client = emulator.client(TARGET_REGION);
     let (y, neighbour) = (unique("y"), unique("y-neighbour"));
-    create_instance(&client, &y).await;
-    create_instance(&client, &neighbour).await;
+    create_instance_with(&client, &y, |b| b.tags(opt_in("us-east-1/x"))).await;
+    create_instance_with(&client, &neighbour, |b| b.tags(opt_in("us-east-1/x"))).await;
     let delete = |id: &str| delete_target::handle(emulator.rds(), delete_input(id, false));
 
     assert_eq!(delete(&y).await.unwrap().outcome, DeleteOutcome::Deleted);
@@ -453,7 +477,7 @@ async fn delete_target_turns_deletion_protection_off_only_when_allowed() {
     let emulator = Emulator::shared();
     let client = emulator.client(TARGET_REGION);
     let y = unique("y");
-    create_instance_with(&client, &y, |b| b.deletion_protection(true)).await;
+    create_instance_with(&client, &y, |b| b.deletion_protection(true).tags(opt_in("us-east-1/x"))).await;
 
     let refused = delete_target::handle(emulator.rds(), delete_input(&y, false)).await.unwrap_err();
     assert_eq!(refused.name(), "DeletionProtected");
@@ -469,7 +493,10 @@ async fn wait_deleted_on_a_missing_a_deleting_and_a_present_target() {
     let emulator = Emulator::start(); // holds apply to the whole emulator
     let client = emulator.client(TARGET_REGION);
     let wait = |id: String| {
-        wait_deleted::handle(emulator.rds(), wait_deleted::Input { target: instance_ref(TARGET_REGION, &id) })
+        wait_deleted::handle(
+            emulator.rds(),
+            wait_deleted::Input { target: instance_ref(TARGET_REGION, &id), final_snapshot: None },
+        )
     };
 
     assert_eq!(wait("y-missing".into()).await.unwrap(), wait_deleted::Output { deleted: true });
@@ -514,15 +541,26 @@ async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration(
     let target = instance_ref(TARGET_REGION, &unique("y"));
     let copy: CopyRef = copy_snapshot::handle(emulator.rds(), copy_input(&snapshot, &x, &target)).await.unwrap();
     let wanted = wanted_configuration();
-    let restore_input =
-        restore_target::Input { target: target.clone(), copy: copy.clone(), configuration: Some(wanted.clone()) };
+    let restore_input = restore_target::Input {
+        source: instance_ref(SOURCE_REGION, &x),
+        target: target.clone(),
+        copy: copy.clone(),
+        configuration: Some(wanted.clone()),
+    };
 
     let restored = restore_target::handle(emulator.rds(), restore_input.clone()).await.unwrap();
     assert!(restored.arn.ends_with(&format!(":db:{}", target.db_instance_identifier)), "{}", restored.arn);
     let y = instance(&client, &target.db_instance_identifier).await.expect("restored");
     assert_eq!(y.db_instance_class(), Some("db.m6g.large"));
     assert_eq!(tags::to_map(y.tag_list()).get(tags::RESTORING), Some(&copy.identifier));
-    assert_eq!(restore_target::handle(emulator.rds(), restore_input).await.unwrap_err().name(), "TargetExists");
+    // Called again (a retried call, a re-run), it goes on with the restore it made; over
+    // any other instance it refuses.
+    let again = restore_target::handle(emulator.rds(), restore_input.clone()).await.unwrap();
+    assert_eq!(again.arn, restored.arn);
+    let other_copy = CopyRef { identifier: "rds-refresh-other".into(), ..copy.clone() };
+    let over =
+        restore_target::handle(emulator.rds(), restore_target::Input { copy: other_copy, ..restore_input }).await;
+    assert_eq!(over.unwrap_err().name(), "TargetExists");
 
     // Available, but not yet configured: waiting with the configuration says what is missing.
     let plain_wait =
@@ -638,4 +676,146 @@ async fn prune_copies_keeps_the_newest_own_copies_and_nothing_else() {
     expected.sort();
     assert_eq!(gone, expected, "only y's two oldest copies are deleted");
     assert!(after.contains(&lookalike));
+}
+
+#[tokio::test]
+async fn describe_target_refuses_a_target_that_has_not_opted_in_to_this_source() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let (untagged, other_source) = (unique("y"), unique("y"));
+    create_instance(&client, &untagged).await;
+    create_instance_with(&client, &other_source, |b| b.tags(opt_in("us-east-1/z"))).await;
+
+    let error = describe_target::handle(emulator.clients(), describe_input(&untagged, json!({}))).await.unwrap_err();
+    assert_eq!(error.name(), "TargetNotOptedIn");
+    assert!(error.to_string().contains("tag it rds-refresh:source = us-east-1/x"), "{error}");
+    let error =
+        describe_target::handle(emulator.clients(), describe_input(&other_source, json!({}))).await.unwrap_err();
+    assert_eq!(error.name(), "TargetNotOptedIn");
+    assert!(error.to_string().contains("names us-east-1/z"), "{error}");
+}
+
+#[tokio::test]
+async fn a_missing_target_needs_create_if_missing_unless_its_configuration_is_kept() {
+    let emulator = Emulator::shared();
+    let y = unique("y");
+    let error = describe_target::handle(emulator.clients(), describe_input(&y, json!({}))).await.unwrap_err();
+    assert_eq!(error.name(), "TargetNotFound");
+
+    // Seen once (and kept), then deleted: a re-run, not a first run.
+    let client = emulator.client(TARGET_REGION);
+    create_instance_with(&client, &y, |b| b.tags(opt_in("us-east-1/x"))).await;
+    describe_target::handle(emulator.clients(), describe_input(&y, json!({}))).await.unwrap();
+    client.delete_db_instance().db_instance_identifier(&y).skip_final_snapshot(true).send().await.unwrap();
+    let rerun = describe_target::handle(emulator.clients(), describe_input(&y, json!({}))).await.unwrap();
+    assert_eq!(rerun.configuration_source, ConfigurationSource::Stored);
+
+    // But not for another source.
+    let other = describe_target::Input { source: instance_ref(SOURCE_REGION, "z"), target: target_spec(&y, json!({})) };
+    assert_eq!(describe_target::handle(emulator.clients(), other).await.unwrap_err().name(), "TargetNotOptedIn");
+}
+
+fn lock_input(y: &str, execution: &str, action: lock_target::LockAction) -> lock_target::Input {
+    lock_target::Input { target: instance_ref(TARGET_REGION, y), execution: execution.into(), action }
+}
+
+#[tokio::test]
+async fn the_lock_admits_one_execution_per_target_and_expires() {
+    use lock_target::LockAction::{Acquire, Release};
+    let emulator = Emulator::shared();
+    let state = emulator.clients().state;
+    let (y, other_y) = (unique("y"), unique("y"));
+    let lock = |y: &str, execution: &str, action| lock_target::handle(state.clone(), lock_input(y, execution, action));
+
+    assert!(lock(&y, "exec-a", Acquire).await.unwrap().held);
+    assert!(lock(&y, "exec-a", Acquire).await.unwrap().held, "its owner may take it again");
+    assert!(lock(&other_y, "exec-b", Acquire).await.unwrap().held, "another target is free");
+    let refused = lock(&y, "exec-b", Acquire).await.unwrap_err();
+    assert_eq!(refused.name(), "TargetLocked");
+    assert!(refused.to_string().contains("exec-a"), "{refused}");
+
+    lock(&y, "exec-b", Release).await.unwrap();
+    assert_eq!(lock(&y, "exec-c", Acquire).await.unwrap_err().name(), "TargetLocked", "only its owner releases it");
+    lock(&y, "exec-a", Release).await.unwrap();
+    assert!(lock(&y, "exec-b", Acquire).await.unwrap().held);
+
+    // A lock its execution never released expires.
+    let target = instance_ref(TARGET_REGION, &unique("y"));
+    let now = rds_refresh_core::state::now_secs();
+    state.acquire_lock(&target, "crashed", now - 100, 60).await.unwrap();
+    assert_eq!(state.acquire_lock(&target, "next", now, 60).await.unwrap().owner, "next");
+}
+
+#[tokio::test]
+async fn delete_target_keeps_a_restore_from_this_copy_and_refuses_a_target_that_has_not_opted_in() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let (restored, foreign) = (unique("y"), unique("y"));
+    create_instance_with(&client, &restored, |b| {
+        b.tags(opt_in("us-east-1/x")).tags(Tag::builder().key(tags::RESTORING).value("rds-refresh-copy").build())
+    })
+    .await;
+    create_instance(&client, &foreign).await;
+
+    let kept = delete_target::handle(emulator.rds(), delete_input(&restored, false)).await.unwrap();
+    assert_eq!(kept.outcome, DeleteOutcome::AlreadyRestored);
+    assert!(instance(&client, &restored).await.is_some());
+
+    let refused = delete_target::handle(emulator.rds(), delete_input(&foreign, false)).await.unwrap_err();
+    assert_eq!(refused.name(), "TargetNotOptedIn");
+    assert!(instance(&client, &foreign).await.is_some());
+}
+
+#[tokio::test]
+async fn delete_target_takes_a_tagged_final_snapshot_when_asked() {
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let y = unique("y");
+    create_instance_with(&client, &y, |b| b.tags(opt_in("us-east-1/x"))).await;
+
+    let output =
+        delete_target::handle(emulator.rds(), delete_target::Input { final_snapshot: true, ..delete_input(&y, false) })
+            .await
+            .unwrap();
+
+    let final_snapshot = output.final_snapshot.expect("a final snapshot");
+    assert!(final_snapshot.starts_with(&format!("rds-refresh-final-{y}-")), "{final_snapshot}");
+    let snapshots = client.describe_db_snapshots().db_snapshot_identifier(&final_snapshot).send().await.unwrap();
+    let snapshot = &snapshots.db_snapshots()[0];
+    assert_eq!(snapshot.db_instance_identifier(), Some(y.as_str()));
+    let tags = tags_of(emulator, TARGET_REGION, snapshot.db_snapshot_arn().unwrap()).await;
+    assert_eq!(tags.get(tags::KIND).map(String::as_str), Some(tags::KIND_FINAL_SNAPSHOT));
+    assert_eq!(tags.get(tags::MANAGED_BY).map(String::as_str), Some("rds-refresh"));
+}
+
+#[tokio::test]
+async fn plan_refresh_reports_the_plan_and_the_refusals_and_changes_nothing() {
+    let emulator = Emulator::start(); // counts the calls of this test only
+    let client = emulator.client(TARGET_REGION);
+    let (x, snapshot) = source_with_snapshot(&emulator).await;
+    create_instance_with(&client, "y", |b| {
+        b.tags(opt_in(&format!("{SOURCE_REGION}/{x}"))).multi_az(true).deletion_protection(true)
+    })
+    .await;
+    let plan = |extra: Value| {
+        let request = request_with(&x, "y", extra);
+        plan_refresh::handle(emulator.clients(), plan_refresh::Input { request, execution: "exec".into() })
+    };
+    emulator.clear_calls();
+
+    let refused = plan(json!({})).await.unwrap();
+    assert!(!refused.would_refresh);
+    assert_eq!(refused.refusals.iter().map(|r| r.error.as_str()).collect::<Vec<_>>(), ["DeletionProtected"]);
+    assert_eq!(refused.snapshot.as_ref(), Some(&snapshot));
+
+    let planned =
+        plan(json!({"target": {"allowDisableDeletionProtection": true, "finalSnapshot": true}})).await.unwrap();
+    assert!(planned.would_refresh, "{planned:?}");
+    assert_eq!(planned.copy.as_ref().map(|c| c.action.as_str()), Some("copy"));
+    assert_eq!(planned.configuration.as_ref().and_then(|c| c.multi_az), Some(true));
+    assert_eq!(planned.would_delete.instance, Some(instance_ref(TARGET_REGION, "y")));
+    assert!(planned.would_delete.final_snapshot.is_some());
+
+    assert_eq!(emulator.changing_calls(), Vec::<String>::new());
+    assert_eq!(emulator.clients().state.configuration(&instance_ref(TARGET_REGION, "y")).await.unwrap(), None);
 }

@@ -12,14 +12,14 @@ pub mod configuration;
 pub mod request;
 
 pub use configuration::{Difference, Overrides, TargetConfiguration};
-pub use request::{CopyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
+pub use request::{CopyOptions, NotifyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
 
 /// An RDS DB instance, named by region and identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceRef {
     /// AWS region of the instance, e.g. `us-east-1`.
-    #[schemars(example = &"us-east-1", pattern(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    #[schemars(example = &"us-east-1", extend("enum" = crate::identifiers::KNOWN_REGIONS))]
     pub region: String,
     /// The DB instance identifier: 1-63 letters, digits and hyphens, starting with a letter.
     #[schemars(example = &"x", length(min = 1, max = 63), pattern(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"))]

@@ -25,6 +25,24 @@ pub struct RefreshRequest {
     /// How the snapshot is copied into the target's region.
     #[serde(default)]
     pub copy: CopyOptions,
+    /// Run every read step and return the plan (the snapshot, the copy, the configuration
+    /// the target would get, what would be deleted, any guard that would refuse); change
+    /// nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Where to report the outcome.
+    #[serde(default)]
+    pub notify: NotifyOptions,
+}
+
+/// Where to report the outcome of a refresh.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotifyOptions {
+    /// An SNS topic that gets one message per execution, on success and on failure: the
+    /// target, the snapshot, the outcome, and on failure the failing state, error and cause.
+    #[schemars(example = &"arn:aws:sns:us-west-2:123456789012:rds-refresh")]
+    pub topic_arn: Option<String>,
 }
 
 /// The target instance, and what may be done to it.
@@ -32,7 +50,7 @@ pub struct RefreshRequest {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TargetSpec {
     /// AWS region of the target, e.g. `us-west-2`.
-    #[schemars(example = &"us-west-2", pattern(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$"))]
+    #[schemars(example = &"us-west-2", extend("enum" = crate::identifiers::KNOWN_REGIONS))]
     pub region: String,
     /// The target's DB instance identifier.
     #[schemars(example = &"y", length(min = 1, max = 63), pattern(r"^[A-Za-z][A-Za-z0-9]*(-[A-Za-z0-9]+)*$"))]
@@ -44,6 +62,13 @@ pub struct TargetSpec {
     /// the new target gets it back. Without this, a protected target is refused.
     #[serde(default)]
     pub allow_disable_deletion_protection: bool,
+    /// Lets a run restore the target when it does not exist and nothing is known of it (a
+    /// first run). Without this, a missing target is refused with `TargetNotFound`.
+    #[serde(default)]
+    pub create_if_missing: bool,
+    /// Take a final snapshot of the target when deleting it (tagged as made by rds-refresh).
+    #[serde(default)]
+    pub final_snapshot: bool,
 }
 
 impl TargetSpec {
@@ -143,6 +168,9 @@ impl RefreshRequest {
         if let Some(key) = &self.copy.kms_key_id {
             check_kms_key(key, &self.target.region)?;
         }
+        if let Some(topic) = &self.notify.topic_arn {
+            check_topic_arn(topic)?;
+        }
         Ok(())
     }
 
@@ -154,9 +182,13 @@ impl RefreshRequest {
                 db_instance_identifier: "y".into(),
                 overrides: Overrides::default(),
                 allow_disable_deletion_protection: false,
+                create_if_missing: false,
+                final_snapshot: false,
             },
             snapshot: SnapshotSelection::default(),
             copy: CopyOptions::default(),
+            dry_run: false,
+            notify: NotifyOptions::default(),
         }
     }
 }
@@ -176,6 +208,23 @@ fn check_kms_key(key: &str, target_region: &str) -> Result<(), TaskError> {
         )));
     }
     Ok(())
+}
+
+/// `arn:<partition>:sns:<known region>:<12-digit account>:<topic name>`.
+fn check_topic_arn(arn: &str) -> Result<(), TaskError> {
+    const RULE: &str = "must be an SNS topic ARN such as arn:aws:sns:us-west-2:123456789012:rds-refresh";
+    let parts: Vec<&str> = arn.split(':').collect();
+    let valid = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "sns"
+        && check_region(parts[3]).is_ok()
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && !parts[5].is_empty()
+        && parts[5].len() <= 256
+        && parts[5].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if valid { Ok(()) } else { Err(TaskError::invalid_input("notify.topicArn", RULE)) }
 }
 
 #[cfg(test)]
@@ -204,6 +253,8 @@ mod tests {
         let written = serde_json::to_value(&request).unwrap();
         assert_eq!(written["copy"], json!({"kmsKeyId": null, "retain": 2}));
         assert_eq!(written["snapshot"], json!({"type": "any", "maxAgeHours": null, "identifier": null}));
+        assert_eq!(written["notify"], json!({"topicArn": null}));
+        assert_eq!(written["dryRun"], json!(false));
     }
 
     #[test]
@@ -211,7 +262,10 @@ mod tests {
         let mut input = minimal();
         input["target"]["region"] = json!("uswest2");
         let error = request(input).validate().unwrap_err();
-        assert_eq!(error, TaskError::invalid_input("target.region", "must be an AWS region name such as us-east-1"));
+        assert_eq!(
+            error,
+            TaskError::invalid_input("target.region", "must be a known AWS region name such as us-east-1")
+        );
 
         let mut input = minimal();
         input["source"]["dbInstanceIdentifier"] = json!("x_1");
@@ -238,6 +292,8 @@ mod tests {
             (json!({"snapshot": {"identifier": "bad_name"}}), "snapshot.identifier"),
             (json!({"copy": {"retain": 0}}), "copy.retain"),
             (json!({"copy": {"kmsKeyId": " "}}), "copy.kmsKeyId"),
+            (json!({"notify": {"topicArn": "rds-refresh"}}), "notify.topicArn"),
+            (json!({"notify": {"topicArn": "arn:aws:sns:us-west-2:1234:t"}}), "notify.topicArn"),
         ];
         for (extra, field) in cases {
             let mut input = minimal();

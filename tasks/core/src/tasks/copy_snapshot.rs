@@ -14,8 +14,8 @@ use crate::model::{CopyOptions, CopyOrigin, CopyRef, InstanceRef, SnapshotRef, T
 use crate::rds::Rds;
 use crate::tags::{self, tag};
 
-/// RDS allows 50 tags on a resource; rds-refresh's own take four of them.
-const MAX_USER_TAGS: usize = 46;
+/// RDS allows 50 tags on a resource; rds-refresh's own take five of them.
+const MAX_USER_TAGS: usize = 45;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -109,6 +109,7 @@ async fn copy_tags(
         .map(|(key, value)| tag(key, value))
         .collect();
     tags.push(tag(tags::MANAGED_BY, "rds-refresh"));
+    tags.push(tag(tags::KIND, tags::KIND_COPY));
     tags.push(tag(tags::SOURCE_SNAPSHOT, &snapshot.arn));
     tags.push(tag(tags::SOURCE, &source.display_name()));
     tags.push(tag(tags::TARGET, &target.display_name()));

@@ -17,6 +17,7 @@ use crate::tags;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
+    pub source: InstanceRef,
     pub target: TargetSpec,
 }
 
@@ -49,29 +50,65 @@ pub enum ConfigurationSource {
 }
 
 pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
-    let spec = &input.target;
+    inspect(&clients, &input.source, &input.target, Keep::Store).await
+}
+
+/// Whether [`inspect`] writes what it reads to the state table (a dry run does not).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Keep {
+    Store,
+    ReadOnly,
+}
+
+/// Reads the target and checks the guards that concern it: it must have opted in to
+/// `source`, its deletion protection may only be turned off if allowed, and a target that
+/// does not exist and was never seen needs `createIfMissing`.
+pub async fn inspect(
+    clients: &RdsAndState,
+    source: &InstanceRef,
+    spec: &TargetSpec,
+    keep: Keep,
+) -> Result<Output, TaskError> {
     let target = spec.instance();
     target.validate("target")?;
     spec.overrides.validate()?;
     let instance = find_instance(&clients.rds.client(&target.region), &target.db_instance_identifier).await?;
     if let Some(instance) = &instance {
+        check_opted_in(&target, source, instance)?;
         check_deletion_protection(&target, instance, spec.allow_disable_deletion_protection)?;
     }
 
     // A target restored by an unfinished refresh may still lack its settings: prefer what
     // was kept before the old one was deleted.
     let finished = instance.as_ref().filter(|i| !tags::to_map(i.tag_list()).contains_key(tags::RESTORING));
-    let (source, captured_at, captured) = match finished {
+    let (configuration_source, captured_at, captured) = match finished {
         Some(instance) => {
             let configuration = configuration_of(instance);
             let now = format_time(&DateTime::from(SystemTime::now()));
-            clients.state.put_configuration(&target, &configuration, &now).await?;
+            if keep == Keep::Store {
+                clients.state.put_configuration(&target, source, &configuration, &now).await?;
+            }
             (ConfigurationSource::Live, Some(now), Some(configuration))
         }
         None => match clients.state.configuration(&target).await? {
+            Some(stored) if stored.source != source.display_name() => {
+                return Err(TaskError::TargetNotOptedIn(format!(
+                    "{} is gone, and the configuration kept for it was read when it named {} as its source, not {}",
+                    target.display_name(),
+                    stored.source,
+                    source.display_name()
+                )));
+            }
             Some(stored) => (ConfigurationSource::Stored, Some(stored.captured_at), Some(stored.configuration)),
             None => match &instance {
                 Some(unfinished) => (ConfigurationSource::Live, None, Some(configuration_of(unfinished))),
+                None if !spec.create_if_missing => {
+                    return Err(TaskError::TargetNotFound(format!(
+                        "{} does not exist and nothing is known of it: set target.createIfMissing to create it \
+                         (with RDS's defaults and the overrides)",
+                        target.display_name()
+                    )));
+                }
                 None => (ConfigurationSource::None, None, None),
             },
         },
@@ -81,14 +118,34 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         None if !spec.overrides.is_empty() => Some(TargetConfiguration::default().with_overrides(&spec.overrides)?),
         None => None,
     };
-    tracing::info!(target = %target.display_name(), ?source, exists = instance.is_some(), "target configuration");
+    tracing::info!(target = %target.display_name(), source = ?configuration_source, exists = instance.is_some(), "target configuration");
     Ok(Output {
         exists: instance.is_some(),
         status: instance.as_ref().and_then(|i| i.db_instance_status()).map(str::to_owned),
-        configuration_source: source,
+        configuration_source,
         captured_at,
         configuration,
     })
+}
+
+/// The target must carry `rds-refresh:source = <source region>/<source identifier>`: a
+/// target opts in to being replaced, and only from the source it names.
+pub fn check_opted_in(target: &InstanceRef, source: &InstanceRef, instance: &DbInstance) -> Result<(), TaskError> {
+    let wanted = source.display_name();
+    match tags::to_map(instance.tag_list()).get(tags::SOURCE) {
+        Some(named) if *named == wanted => Ok(()),
+        Some(named) => Err(TaskError::TargetNotOptedIn(format!(
+            "{} names {named} in its tag {}, not {wanted}: it may only be refreshed from {named}",
+            target.display_name(),
+            tags::SOURCE
+        ))),
+        None => Err(TaskError::TargetNotOptedIn(format!(
+            "{} does not carry the tag {}: tag it {} = {wanted} to let rds-refresh replace it from {wanted}",
+            target.display_name(),
+            tags::SOURCE,
+            tags::SOURCE
+        ))),
+    }
 }
 
 fn check_deletion_protection(target: &InstanceRef, instance: &DbInstance, allowed: bool) -> Result<(), TaskError> {

@@ -1,9 +1,6 @@
-//! find-snapshot: checks the execution input, and chooses the snapshot of the source to
-//! restore: the newest `available` one (of the kinds asked for), or the one named.
+//! find-snapshot: chooses the snapshot of the source to restore: the newest `available`
+//! one (of the kinds asked for), or the one named; and checks that it can be used.
 use std::time::SystemTime;
-
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
 use aws_sdk_rds::Client;
 use aws_sdk_rds::primitives::DateTime;
@@ -15,20 +12,18 @@ use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, SnapshotSelection};
 use crate::rds::{Rds, format_time};
 use crate::tasks::copy_snapshot::describe_snapshot;
 
-/// The execution input itself: this is the first step, so it also validates the input.
+/// The checked execution input (check-input's output).
 pub type Input = RefreshRequest;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Output {
-    /// The input, checked, with every default filled in: the later states read it.
-    pub request: RefreshRequest,
-    /// The snapshot to restore.
-    pub snapshot: SnapshotRef,
-}
+/// The snapshot to restore.
+pub type Output = SnapshotRef;
 
 pub async fn handle(rds: Rds, request: Input) -> Result<Output, TaskError> {
     request.validate()?;
+    choose(&rds, &request).await
+}
+
+/// The snapshot `request` asks for, if it can be used.
+pub async fn choose(rds: &Rds, request: &RefreshRequest) -> Result<SnapshotRef, TaskError> {
     let source = &request.source;
     let client = rds.client(&source.region);
     let chosen = match &request.snapshot.identifier {
@@ -48,7 +43,7 @@ pub async fn handle(rds: Rds, request: Input) -> Result<Output, TaskError> {
         )));
     }
     tracing::info!(snapshot = %snapshot.identifier, created_at = %snapshot.created_at, "chose snapshot");
-    Ok(Output { request, snapshot })
+    Ok(snapshot)
 }
 
 /// The newest `available` snapshot of `source` of the kinds `selection` asks for.

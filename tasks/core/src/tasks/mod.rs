@@ -4,11 +4,14 @@
 //! one step, and returns a typed output or a named [`TaskError`](crate::TaskError).
 //! Handlers never sleep: a task that waits for something reports `NotReady` and the
 //! state machine calls it again later.
+pub mod check_input;
 pub mod configure_target;
 pub mod copy_snapshot;
 pub mod delete_target;
 pub mod describe_target;
 pub mod find_snapshot;
+pub mod lock_target;
+pub mod plan_refresh;
 pub mod prune_copies;
 pub mod restore_target;
 pub mod tag_target;

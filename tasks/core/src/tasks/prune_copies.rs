@@ -1,7 +1,7 @@
 //! prune-copies: after a successful refresh, deletes the copies rds-refresh made for this
 //! source and target beyond the newest `copy.retain`. Nothing else is ever deleted: a
 //! snapshot is a candidate only if its identifier has rds-refresh's prefix and its tags say
-//! rds-refresh made it, from this source, for this target.
+//! rds-refresh made it as a copy (not a final snapshot), from this source, for this target.
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -80,7 +80,12 @@ pub fn choose(mut copies: Vec<OwnCopy>, in_use: &str, retain: u32) -> (Vec<Strin
     (kept, deleted)
 }
 
-async fn own_copies(client: &Client, source: &InstanceRef, target: &InstanceRef) -> Result<Vec<OwnCopy>, TaskError> {
+/// The copies rds-refresh made for `source` and `target`, in the client's region.
+pub async fn own_copies(
+    client: &Client,
+    source: &InstanceRef,
+    target: &InstanceRef,
+) -> Result<Vec<OwnCopy>, TaskError> {
     let mut pages = client.describe_db_snapshots().snapshot_type("manual").into_paginator().send();
     let mut candidates = Vec::new();
     while let Some(page) = pages.next().await {
@@ -96,6 +101,7 @@ async fn own_copies(client: &Client, source: &InstanceRef, target: &InstanceRef)
     for snapshot in candidates {
         let tags = snapshot_tags(client, &snapshot).await?;
         let ours = tags.get(tags::MANAGED_BY).map(String::as_str) == Some("rds-refresh")
+            && tags.get(tags::KIND).map(String::as_str) == Some(tags::KIND_COPY)
             && tags.get(tags::SOURCE) == Some(&source.display_name())
             && tags.get(tags::TARGET) == Some(&target.display_name());
         let taken_at = snapshot.original_snapshot_create_time().or(snapshot.snapshot_create_time()).copied();

@@ -14,6 +14,7 @@ use crate::tasks::copy_snapshot::describe_snapshot;
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Input {
+    pub source: InstanceRef,
     pub target: InstanceRef,
     pub copy: CopyRef,
     /// The new target's settings; `null` on a first run (RDS's defaults apply).
@@ -30,11 +31,20 @@ pub struct Output {
 }
 
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    let Input { target, copy, configuration } = input;
+    let Input { source, target, copy, configuration } = input;
     target.validate("target")?;
     let client = rds.client(&target.region);
     let id = &target.db_instance_identifier;
     if let Some(existing) = find_instance(&client, id).await? {
+        // An earlier attempt of this refresh restored it already (its call may have been
+        // answered after the state's timeout): go on with it.
+        if tags::to_map(existing.tag_list()).get(tags::RESTORING) == Some(&copy.identifier) {
+            tracing::info!(target = %target.display_name(), "already restored from this copy");
+            return Ok(Output {
+                arn: existing.db_instance_arn().unwrap_or_default().to_owned(),
+                status: existing.db_instance_status().unwrap_or("unknown").to_owned(),
+            });
+        }
         return Err(TaskError::TargetExists(format!(
             "{} already exists (status {}); refusing to restore over it",
             target.display_name(),
@@ -47,7 +57,9 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .db_snapshot_identifier(&copy.identifier)
         // Marks the new target as not yet refreshed until tag-target removes it, so that a
         // re-run does not take its settings for the target's configuration.
-        .tags(tag(tags::RESTORING, &copy.identifier));
+        .tags(tag(tags::RESTORING, &copy.identifier))
+        // The opt-in, at once: a re-run after a failure from here on must find it.
+        .tags(tag(tags::SOURCE, &source.display_name()));
     if let Some(config) = configuration {
         // A restore gets at least the snapshot's storage; asking for less is an error.
         let snapshot_storage = match config.allocated_storage {

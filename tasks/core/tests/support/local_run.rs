@@ -8,7 +8,7 @@ use aws_sdk_rds::types::Tag;
 use rds_refresh_core::model::RefreshOutput;
 use serde_json::{Value, json};
 
-use super::{Emulator, create_instance_with, create_snapshot, instance, repo_root, snapshot_ids, unique};
+use super::{Emulator, create_instance_with, create_snapshot, instance, opt_in, repo_root, snapshot_ids, unique};
 
 pub const SOURCE_REGION: &str = "us-east-1";
 pub const TARGET_REGION: &str = "us-west-2";
@@ -90,9 +90,12 @@ pub async fn seed_source(emulator: &Emulator, x: &str) -> String {
     format!("{x}-b")
 }
 
+/// Target `y`, opted in to refreshes from us-east-1/x.
 pub async fn seed_target(emulator: &Emulator, y: &str) {
     create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
-        b.db_instance_class("db.t3.medium").tags(Tag::builder().key("team").value("analytics").build())
+        b.db_instance_class("db.t3.medium")
+            .tags(Tag::builder().key("team").value("analytics").build())
+            .tags(opt_in("us-east-1/x"))
     })
     .await;
 }

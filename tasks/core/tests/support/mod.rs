@@ -224,6 +224,11 @@ pub async fn create_instance_with(
     customize(request).send().await.expect("create instance");
 }
 
+/// The tag by which a target opts in to being refreshed from `source` (`region/identifier`).
+pub fn opt_in(source: &str) -> aws_sdk_rds::types::Tag {
+    aws_sdk_rds::types::Tag::builder().key(rds_refresh_core::tags::SOURCE).value(source).build()
+}
+
 /// Creates a manual snapshot of `instance`.
 pub async fn create_snapshot(client: &Client, instance: &str, id: &str) {
     client

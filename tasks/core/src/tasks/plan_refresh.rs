@@ -1,0 +1,163 @@
+//! plan-refresh: the dry run (`"dryRun": true`). Runs every read of a refresh, with the same
+//! code and guards as the real steps, and reports what a refresh would do, and what would
+//! stop it, instead of doing it. Writes nothing, not even to the state table.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::TaskError;
+use crate::identifiers::copy_identifier;
+use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
+use crate::rds::format_time;
+use crate::state::{RdsAndState, now_secs};
+use crate::tasks::copy_snapshot::describe_snapshot;
+use crate::tasks::delete_target::final_snapshot_identifier;
+use crate::tasks::describe_target::{ConfigurationSource, Keep, inspect};
+use crate::tasks::{find_snapshot, prune_copies};
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    /// The checked execution input.
+    pub request: RefreshRequest,
+    /// The execution (`$$.Execution.Id`), which names the final snapshot.
+    pub execution: String,
+}
+
+/// What a refresh would do now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(title = "rds-refresh dry-run output")]
+pub struct Output {
+    /// Always `true`: nothing was changed.
+    pub dry_run: bool,
+    /// Whether a refresh started now would pass every guard.
+    pub would_refresh: bool,
+    /// Each guard that would refuse, under the error name the refresh would fail with.
+    pub refusals: Vec<Refusal>,
+    pub source: InstanceRef,
+    pub target: InstanceRef,
+    /// The snapshot that would be used.
+    pub snapshot: Option<SnapshotRef>,
+    /// The copy it would be restored from.
+    pub copy: Option<PlannedCopy>,
+    pub target_exists: bool,
+    pub target_status: Option<String>,
+    pub configuration_source: Option<ConfigurationSource>,
+    /// The configuration the new target would get.
+    pub configuration: Option<TargetConfiguration>,
+    /// What would be deleted: the target instance, and older copies beyond `copy.retain`.
+    pub would_delete: WouldDelete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub error: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedCopy {
+    pub identifier: String,
+    pub region: String,
+    /// `copy` (to be made), `reuse` (an earlier run's copy) or `same-region` (none needed).
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WouldDelete {
+    /// The target instance, when it exists.
+    pub instance: Option<InstanceRef>,
+    /// Its final snapshot, if `target.finalSnapshot` asks for one.
+    pub final_snapshot: Option<String>,
+    /// Copies pruned after the refresh.
+    pub copies: Vec<String>,
+}
+
+/// A guard's refusal goes into the plan; a failure to look (throttling, an RDS error) fails
+/// the dry run like any task, so it is retried or reported under its own name.
+fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError)) -> Result<Option<T>, TaskError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(
+            error @ (TaskError::Throttled(_)
+            | TaskError::ServiceUnavailable(_)
+            | TaskError::RdsRequestFailed(_)
+            | TaskError::StateTableFailed(_)),
+        ) => Err(error),
+        Err(refusal) => {
+            refuse(refusal);
+            Ok(None)
+        }
+    }
+}
+
+pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
+    let Input { request, execution } = input;
+    request.validate()?;
+    let target = request.target.instance();
+    let mut refusals = Vec::new();
+    let mut refuse =
+        |error: TaskError| refusals.push(Refusal { error: error.name().to_owned(), message: error.to_string() });
+
+    if let Some(lock) = clients.state.lock(&target).await?
+        && lock.expires_at > now_secs()
+    {
+        refuse(TaskError::TargetLocked(format!(
+            "{} is being refreshed by {} (lock expires at {})",
+            target.display_name(),
+            lock.owner,
+            format_time(&aws_sdk_rds::primitives::DateTime::from_secs(lock.expires_at))
+        )));
+    }
+    let snapshot = refused_or(find_snapshot::choose(&clients.rds, &request).await, &mut refuse)?;
+    let inspected = refused_or(inspect(&clients, &request.source, &request.target, Keep::ReadOnly).await, &mut refuse)?;
+
+    let copy = match &snapshot {
+        Some(snapshot) if snapshot.region == target.region => Some(PlannedCopy {
+            identifier: snapshot.identifier.clone(),
+            region: target.region.clone(),
+            action: "same-region".into(),
+        }),
+        Some(snapshot) => {
+            let identifier = copy_identifier(&snapshot.identifier, &snapshot.arn, &target.display_name());
+            let exists = describe_snapshot(&clients.rds.client(&target.region), &identifier).await?.is_some();
+            Some(PlannedCopy {
+                identifier,
+                region: target.region.clone(),
+                action: (if exists { "reuse" } else { "copy" }).into(),
+            })
+        }
+        None => None,
+    };
+    let copies = match &copy {
+        Some(copy) => {
+            let own = prune_copies::own_copies(&clients.rds.client(&target.region), &request.source, &target).await?;
+            prune_copies::choose(own, &copy.identifier, request.copy.retain).1
+        }
+        None => Vec::new(),
+    };
+    let exists = inspected.as_ref().is_some_and(|i| i.exists);
+    let would_delete = WouldDelete {
+        instance: exists.then(|| target.clone()),
+        final_snapshot: (exists && request.target.final_snapshot)
+            .then(|| final_snapshot_identifier(&target, &execution)),
+        copies,
+    };
+    Ok(Output {
+        dry_run: true,
+        would_refresh: refusals.is_empty(),
+        refusals,
+        source: request.source.clone(),
+        target,
+        snapshot,
+        copy,
+        target_exists: exists,
+        target_status: inspected.as_ref().and_then(|i| i.status.clone()),
+        configuration_source: inspected.as_ref().map(|i| i.configuration_source),
+        configuration: inspected.and_then(|i| i.configuration),
+        would_delete,
+    })
+}

@@ -96,7 +96,8 @@ def seed(endpoint):
         PreferredMaintenanceWindow=TARGET_SETTINGS["PreferredMaintenanceWindow"],
         BackupRetentionPeriod=TARGET_SETTINGS["BackupRetentionPeriod"],
         DeletionProtection=TARGET_SETTINGS["DeletionProtection"],
-        Tags=[{"Key": "team", "Value": "analytics"}],
+        # y opts in to being replaced from x; rds-refresh refuses a target without this tag.
+        Tags=[{"Key": "team", "Value": "analytics"}, {"Key": "rds-refresh:source", "Value": f"{source_region}/{x}"}],
     )
     # From here on, copies, deletes and restores take a few status checks to finish, as on
     # AWS, so the state machine's polling is visible.

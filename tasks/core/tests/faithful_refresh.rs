@@ -13,8 +13,8 @@ use aws_sdk_rds::types::Tag;
 use rds_refresh_core::model::{CopyOrigin, TargetConfiguration};
 use rds_refresh_core::tags;
 use rds_refresh_core::tasks::describe_target::configuration_of;
-use serde_json::{Value, json};
-use support::local_run::{SOURCE_REGION, TARGET_REGION, input, refresh_local, seed_source};
+use serde_json::json;
+use support::local_run::{SOURCE_REGION, TARGET_REGION, input, input_with, refresh_local, seed_source};
 use support::{Emulator, create_instance_with, create_snapshot, instance, manual_snapshot_ids, opt_in};
 
 /// Every status change takes a few polls, as on AWS.
@@ -28,17 +28,6 @@ fn slow_transitions(emulator: &Emulator) {
             "instance.modifying": {"reads": 2}
         }),
     );
-}
-
-fn input_with(extra: Value) -> Value {
-    let mut input = input("x", "y");
-    for (key, value) in extra.as_object().unwrap() {
-        match (input.get_mut(key), value) {
-            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
-            _ => input[key] = value.clone(),
-        }
-    }
-    input
 }
 
 /// `y` with a non-default value for nearly every setting a refresh keeps, and the

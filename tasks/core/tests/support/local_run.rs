@@ -37,6 +37,11 @@ impl Run {
 }
 
 pub fn refresh_local(emulator: &Emulator, input: &Value, env: &[(&str, &str)]) -> Run {
+    refresh_local_with(emulator, input, env, &[])
+}
+
+/// scripts/refresh-local with more of its options (`--fail-after STATE`, ...).
+pub fn refresh_local_with(emulator: &Emulator, input: &Value, env: &[(&str, &str)], args: &[&str]) -> Run {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("e2e"));
     std::fs::create_dir_all(&dir).unwrap();
     let (input_file, events_file) = (dir.join("input.json"), dir.join("events.jsonl"));
@@ -48,6 +53,7 @@ pub fn refresh_local(emulator: &Emulator, input: &Value, env: &[(&str, &str)]) -
         .args(["--endpoint", &emulator.url])
         .arg("--events")
         .arg(&events_file)
+        .args(args)
         .envs(env.iter().copied())
         .output()
         .expect("run scripts/refresh-local");
@@ -70,6 +76,18 @@ pub fn input(x: &str, y: &str) -> Value {
         "source": {"region": SOURCE_REGION, "dbInstanceIdentifier": x},
         "target": {"region": TARGET_REGION, "dbInstanceIdentifier": y}
     })
+}
+
+/// The input refreshing `y` from `x`, with `extra` merged in (objects one level deep).
+pub fn input_with(extra: Value) -> Value {
+    let mut input = input("x", "y");
+    for (key, value) in extra.as_object().unwrap() {
+        match (input.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
+            _ => input[key] = value.clone(),
+        }
+    }
+    input
 }
 
 /// Source `x` with an old automated snapshot, two manual ones and one still being taken;

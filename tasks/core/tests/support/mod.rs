@@ -85,6 +85,65 @@ impl Emulator {
         RdsAndState { rds: self.rds(), state: StateTable::new(&self.sdk_config(), STATE_TABLE) }
     }
 
+    /// Calls an AWS query-protocol API (SNS, SQS) of the emulator over plain HTTP and returns
+    /// the XML answer: SDK crates only for setting up notifications in tests are not worth
+    /// their build time.
+    pub fn aws_query(
+        &self,
+        service: &str,
+        region: &str,
+        version: &str,
+        action: &str,
+        params: &[(&str, &str)],
+    ) -> String {
+        let credential = format!(
+            "AWS4-HMAC-SHA256 Credential=test/20261125/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        );
+        let mut body = format!("Action={action}&Version={version}");
+        for (key, value) in params {
+            body.push_str(&format!("&{}={}", form_encode(key), form_encode(value)));
+        }
+        http_raw(
+            "POST",
+            &format!("{}/", self.url),
+            &body,
+            &[("Authorization", &credential)],
+            "application/x-www-form-urlencoded",
+        )
+    }
+
+    /// An SNS topic in `region` with an SQS queue subscribed to it: `(topic ARN, queue URL)`.
+    pub fn topic_with_queue(&self, region: &str, name: &str) -> (String, String) {
+        let sns = |action: &str, params: &[(&str, &str)]| self.aws_query("sns", region, "2010-03-31", action, params);
+        let sqs = |action: &str, params: &[(&str, &str)]| self.aws_query("sqs", region, "2012-11-05", action, params);
+        let topic = xml_values(&sns("CreateTopic", &[("Name", name)]), "TopicArn").remove(0);
+        let queue_url =
+            xml_values(&sqs("CreateQueue", &[("QueueName", &format!("{name}-queue"))]), "QueueUrl").remove(0);
+        let attributes = sqs("GetQueueAttributes", &[("QueueUrl", &queue_url), ("AttributeName.1", "QueueArn")]);
+        let queue_arn = xml_values(&attributes, "Value").remove(0);
+        sns("Subscribe", &[("TopicArn", &topic), ("Protocol", "sqs"), ("Endpoint", &queue_arn)]);
+        (topic, queue_url)
+    }
+
+    /// The SNS notifications waiting in the queue at `queue_url`: `(subject, message)` each.
+    pub fn notifications(&self, region: &str, queue_url: &str) -> Vec<(String, Value)> {
+        let received = self.aws_query(
+            "sqs",
+            region,
+            "2012-11-05",
+            "ReceiveMessage",
+            &[("QueueUrl", queue_url), ("MaxNumberOfMessages", "10"), ("WaitTimeSeconds", "0")],
+        );
+        xml_values(&received, "Body")
+            .iter()
+            .map(|body| {
+                let envelope: Value = serde_json::from_str(body).expect("an SNS notification");
+                let message = serde_json::from_str(envelope["Message"].as_str().unwrap()).expect("a JSON message");
+                (envelope["Subject"].as_str().unwrap_or_default().to_owned(), message)
+            })
+            .collect()
+    }
+
     /// Creates a KMS key in `region` and returns its ARN. Over plain HTTP to the emulator's
     /// KMS (which does not check signatures): a KMS SDK only for this is not worth its build.
     pub fn create_kms_key(&self, region: &str) -> String {
@@ -109,6 +168,11 @@ impl Emulator {
     /// POSTs `body` to the emulator's control API (`/_emulator/<path>`).
     pub fn control(&self, path: &str, body: Value) -> Value {
         self.control_request("POST", path, Some(&body))
+    }
+
+    /// GETs `/_emulator/<path>`.
+    pub fn control_get(&self, path: &str) -> Value {
+        self.control_request("GET", path, None)
     }
 
     fn control_request(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
@@ -173,10 +237,13 @@ fn http(method: &str, url: &str, body: Option<&Value>) -> String {
 }
 
 fn http_with(method: &str, url: &str, body: Option<&Value>, headers: &[(&str, &str)], content_type: &str) -> String {
+    http_raw(method, url, &body.map(Value::to_string).unwrap_or_default(), headers, content_type)
+}
+
+fn http_raw(method: &str, url: &str, body: &str, headers: &[(&str, &str)], content_type: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
-    let body = body.map(Value::to_string).unwrap_or_default();
     let mut stream = std::net::TcpStream::connect(host).expect("connect to the emulator");
     let extra: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
     write!(stream, "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())
@@ -189,6 +256,32 @@ fn http_with(method: &str, url: &str, body: Option<&Value>, headers: &[(&str, &s
         "control call {method} {path} failed: {head}\n{body}"
     );
     body.to_owned()
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for form bodies.
+fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The text of every `<tag>...</tag>` element in `xml`, unescaped.
+fn xml_values(xml: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}>"), format!("</{tag}>"));
+    xml.split(&open)
+        .skip(1)
+        .filter_map(|rest| rest.split(&close).next())
+        .map(|text| {
+            text.replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+        })
+        .collect()
 }
 
 /// The state table the emulator creates (and scripts/refresh-local names).

@@ -3,14 +3,18 @@
 
 Stock moto (see ../../README.md, "Running it with no AWS account") answers every RDS call at
 once: instances are available the moment they are created and vanish the moment they are
-deleted, snapshots are never `creating`, and no call ever fails on purpose. A refresh's wait
+deleted, snapshots are never `creating`, and no call ever fails on purpose; and it renames an
+instance onto an existing identifier by overwriting that instance (here it is refused with
+DBInstanceAlreadyExists, as AWS does). A refresh's wait
 loops, retries and failure paths would never run. This launcher patches moto in-process and
 adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
 
   POST   /_emulator/transitions    {"instance.creating": {"reads": 2}, "snapshot.creating": {"seconds": 5}, ...}
          From now on, new instances stay `creating`, deleted ones stay visible as `deleting`,
-         modified ones stay `modifying`, and new snapshots and copies stay `creating`, for the
-         next N describe calls that return them ({"reads": N}) or for S seconds ({"seconds": S}).
+         modified ones stay `modifying`, renamed ones stay `renaming` (under the new name), and
+         new snapshots and copies stay `creating` (or the status given as "status", such as
+         `pending`), for the next N describe calls that return them ({"reads": N}) or for S
+         seconds ({"seconds": S}).
          Merged into the current settings; a null value removes one. GET shows, DELETE clears.
   POST   /_emulator/faults         {"action": "CopyDBSnapshot", "code": "Throttling", "status": 400,
                                     "message": "Rate exceeded", "count": 2,
@@ -68,6 +72,7 @@ TRANSITIONS = {
     "instance.creating": ("creating", "available"),
     "instance.deleting": ("deleting", None),  # None: the instance is gone
     "instance.modifying": ("modifying", "available"),
+    "instance.renaming": ("renaming", "available"),
     "snapshot.creating": ("creating", "available"),
 }
 
@@ -128,7 +133,7 @@ class State:
         )
 
     def clear(self) -> None:
-        self.transitions: dict[str, dict[str, float]] = {}
+        self.transitions: dict[str, dict[str, Any]] = {}
         self.pending: list[Pending] = []
         self.faults: list[dict[str, Any]] = []
         self.calls: dict[str, int] = {}
@@ -141,7 +146,7 @@ class State:
             return
         holding, final = TRANSITIONS[kind]
         self.release(resource)
-        resource.status = holding
+        resource.status = setting.get("status", holding)
         reads = setting.get("reads")
         seconds = setting.get("seconds")
         self.pending.append(
@@ -200,8 +205,17 @@ def _patch_moto() -> None:
         STATE.hold("snapshot.creating", snapshot, backend)
 
     def on_modify(backend: RDSBackend, instance: DBInstance, identifier: str, kwargs: dict, *_: Any) -> None:
-        if "db_instance_identifier" not in kwargs or kwargs["db_instance_identifier"] == identifier:
-            STATE.hold("instance.modifying", instance, backend)
+        renamed = kwargs.get("db_instance_identifier", identifier).lower() != identifier.lower()
+        STATE.hold("instance.renaming" if renamed else "instance.modifying", instance, backend)
+
+    original_modify = RDSBackend.modify_db_instance
+
+    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict) -> DBInstance:
+        # moto renames onto an existing identifier by overwriting that instance; AWS refuses.
+        new_identifier = db_kwargs.get("new_db_instance_identifier")
+        if new_identifier and new_identifier.lower() != db_instance_identifier.lower() and new_identifier in self.databases:
+            raise RDSClientError("DBInstanceAlreadyExists", f"DB instance {new_identifier} already exists")
+        return original_modify(self, db_instance_identifier, db_kwargs)
 
     original_delete = RDSBackend.delete_db_instance
 
@@ -230,7 +244,7 @@ def _patch_moto() -> None:
     RDSBackend.create_db_instance = after(RDSBackend.create_db_instance, on_create_instance)
     RDSBackend.create_db_snapshot = after(RDSBackend.create_db_snapshot, on_create_snapshot)
     RDSBackend.copy_db_snapshot = after(RDSBackend.copy_db_snapshot, on_create_snapshot)
-    RDSBackend.modify_db_instance = after(RDSBackend.modify_db_instance, on_modify)
+    RDSBackend.modify_db_instance = after(modify_db_instance, on_modify)
     RDSBackend.delete_db_instance = delete_db_instance
     RDSBackend.describe_db_instances = counted(RDSBackend.describe_db_instances)
     RDSBackend.describe_db_snapshots = counted(RDSBackend.describe_db_snapshots)
@@ -250,7 +264,7 @@ def _patch_moto() -> None:
     response.describe_db_snapshots = client_read(response.describe_db_snapshots)
 
     # AWS leaves SnapshotCreateTime out until the snapshot has been taken.
-    DBSnapshot.snapshot_create_time = property(lambda self: None if self.status == "creating" else self.created)
+    DBSnapshot.snapshot_create_time = property(lambda self: None if self.status in ("creating", "pending") else self.created)
 
     # Performance Insights: moto drops the settings at create and restore; ModifyDBInstance
     # stores them (as it stores any parameter) under the request's names. Keep them from the
@@ -306,9 +320,12 @@ def _set_transitions(body: Any) -> dict:
         if setting is None:
             STATE.transitions.pop(kind, None)
             continue
-        if not isinstance(setting, dict) or len(setting) != 1 or not set(setting) <= {"reads", "seconds"}:
-            raise ControlError(f"{kind}: expected {{\"reads\": N}} or {{\"seconds\": S}}")
-        value = next(iter(setting.values()))
+        timing = {k: v for k, v in setting.items() if k != "status"} if isinstance(setting, dict) else None
+        if timing is None or len(timing) != 1 or not set(timing) <= {"reads", "seconds"}:
+            raise ControlError(f"{kind}: expected {{\"reads\": N}} or {{\"seconds\": S}}, and optionally \"status\"")
+        if "status" in setting and not isinstance(setting["status"], str):
+            raise ControlError(f"{kind}: status must be a string")
+        value = next(iter(timing.values()))
         if not isinstance(value, (int, float)) or value < 0:
             raise ControlError(f"{kind}: expected a number >= 0")
         STATE.transitions[kind] = setting

@@ -120,6 +120,28 @@ class EmulatorTest(unittest.TestCase):
         self.rds.modify_db_instance(DBInstanceIdentifier="mod", DBInstanceClass="db.t3.small", ApplyImmediately=True)
         self.assertEqual([status(self.rds, "mod") for _ in range(2)], ["modifying", "available"])
 
+    def test_a_renamed_instance_is_renaming_under_its_new_name(self) -> None:
+        create_instance(self.rds, "before")
+        self.emulator.control("POST", "transitions", {"instance.renaming": {"reads": 1}})
+        self.rds.modify_db_instance(DBInstanceIdentifier="before", NewDBInstanceIdentifier="after", ApplyImmediately=True)
+        self.assertIsNone(status(self.rds, "before"))
+        self.assertEqual([status(self.rds, "after") for _ in range(2)], ["renaming", "available"])
+
+    def test_renaming_onto_an_existing_instance_is_refused(self) -> None:
+        create_instance(self.rds, "one")
+        create_instance(self.rds, "two")
+        with self.assertRaises(ClientError) as raised:
+            self.rds.modify_db_instance(DBInstanceIdentifier="one", NewDBInstanceIdentifier="two", ApplyImmediately=True)
+        self.assertEqual(raised.exception.response["Error"]["Code"], "DBInstanceAlreadyExists")
+        self.assertEqual((status(self.rds, "one"), status(self.rds, "two")), ("available", "available"))
+
+    def test_a_transition_can_hold_another_status(self) -> None:
+        create_instance(self.rds, "x")
+        self.emulator.control("POST", "transitions", {"snapshot.creating": {"reads": 1, "status": "pending"}})
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="p")
+        statuses = [self.rds.describe_db_snapshots(DBSnapshotIdentifier="p")["DBSnapshots"][0]["Status"] for _ in range(2)]
+        self.assertEqual(statuses, ["pending", "available"])
+
     def test_a_copy_is_creating_without_a_create_time_then_available(self) -> None:
         source = self.emulator.rds("us-east-1")
         create_instance(source, "x")

@@ -100,6 +100,20 @@ pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &s
     format!("{name}-{hash}")
 }
 
+/// The names swap mode uses beside the target `y`: `(temporary, retired)`, i.e.
+/// `<y>-rr-new-<hash>` for the new instance until it takes `y`'s name, and `<y>-rr-old-<hash>`
+/// for the old `y` until it is deleted. The hash is of the snapshot being applied, so a
+/// re-run for the same snapshot finds the instances an earlier attempt left.
+pub fn swap_identifiers(target_identifier: &str, snapshot_arn: &str) -> (String, String) {
+    let digest = Sha256::digest(snapshot_arn.as_bytes());
+    let hash: String = digest[..3].iter().map(|b| format!("{b:02x}")).collect();
+    // Room for "-rr-new-" and the hash within the 63-character limit.
+    let mut base = target_identifier.to_ascii_lowercase();
+    base.truncate(63 - 8 - hash.len());
+    let base = base.trim_end_matches('-');
+    (format!("{base}-rr-new-{hash}"), format!("{base}-rr-old-{hash}"))
+}
+
 /// Checks a snapshot identifier that rds-refresh creates (1-255 characters).
 pub fn check_snapshot_identifier(id: &str) -> Result<(), &'static str> {
     check_rds_name(id, 255)
@@ -141,6 +155,18 @@ mod tests {
         let other_region = arn.replace("us-east-1", "eu-west-1");
         assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", &other_region, "us-west-2/y"));
         assert_ne!(id, copy_identifier("rds:x-2026-11-23-05-10", arn, "us-west-2/z"));
+    }
+
+    #[test]
+    fn swap_identifiers_are_valid_distinct_and_deterministic() {
+        let (new, old) = swap_identifiers("Staging", "arn:aws:rds:us-east-1:1:snapshot:s1");
+        assert!(new.starts_with("staging-rr-new-") && old.starts_with("staging-rr-old-"), "{new} {old}");
+        assert_eq!((new.clone(), old.clone()), swap_identifiers("Staging", "arn:aws:rds:us-east-1:1:snapshot:s1"));
+        assert_ne!(new, swap_identifiers("Staging", "arn:aws:rds:us-east-1:1:snapshot:s2").0);
+        let long = format!("a{}", "-b".repeat(31));
+        for id in [new, old, swap_identifiers(&long, "arn").0, swap_identifiers(&"z".repeat(63), "arn").1] {
+            assert_eq!(check_instance_identifier(&id), Ok(()), "{id}");
+        }
     }
 
     #[test]

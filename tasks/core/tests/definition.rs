@@ -72,7 +72,8 @@ fn every_failure_releases_the_lock_and_can_notify() {
             }
             let after = states[next]["Next"].as_str().unwrap_or(next);
             assert!(
-                ["UnlockAfterFailure", "NotifyFailure?", "FailedBecause", "NotificationFailed"].contains(&after),
+                ["RecoverSwap", "UnlockAfterFailure", "NotifyFailure?", "FailedBecause", "NotificationFailed"]
+                    .contains(&after),
                 "{state}: a failure goes to {next}, then {after}, without releasing the lock"
             );
         }

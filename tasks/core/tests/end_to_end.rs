@@ -8,11 +8,28 @@ mod support;
 use rds_refresh_core::identifiers::copy_identifier;
 use rds_refresh_core::model::CopyOrigin;
 use serde_json::json;
-use support::local_run::{SOURCE_REGION, TARGET_REGION, input, refresh_local, seed_source, seed_target, tags_of};
+use support::local_run::{
+    SOURCE_REGION, TARGET_REGION, input, input_with, refresh_local, seed_source, seed_target, tags_of,
+};
 use support::{Emulator, create_instance_with, instance, snapshot_ids};
 
 #[tokio::test]
-async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
+async fn refreshes_y_from_the_newest_available_snapshot_of_x_in_replace_mode() {
+    refreshes_y_from_the_newest_available_snapshot_of_x("replace", &["WaitCopied", "WaitDeleted", "WaitAvailable"])
+        .await;
+}
+
+#[tokio::test]
+async fn refreshes_y_from_the_newest_available_snapshot_of_x_in_swap_mode() {
+    refreshes_y_from_the_newest_available_snapshot_of_x(
+        "swap",
+        &["WaitCopied", "WaitBesideAvailable", "WaitRetired", "WaitPromoted", "WaitRetiredDeleted"],
+    )
+    .await;
+}
+
+/// The happy path in `mode`, whose wait states are `waits`.
+async fn refreshes_y_from_the_newest_available_snapshot_of_x(mode: &str, waits: &[&str]) {
     let emulator = Emulator::start();
     let newest = seed_source(&emulator, "x").await;
     seed_target(&emulator, "y").await;
@@ -20,10 +37,15 @@ async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
     // Copies, deletes and restores take a few status checks, so every wait loop polls.
     emulator.control(
         "transitions",
-        json!({"snapshot.creating": {"reads": 2}, "instance.deleting": {"reads": 2}, "instance.creating": {"reads": 2}}),
+        json!({
+            "snapshot.creating": {"reads": 2},
+            "instance.deleting": {"reads": 2},
+            "instance.creating": {"reads": 2},
+            "instance.renaming": {"reads": 2}
+        }),
     );
 
-    let run = refresh_local(&emulator, &input("x", "y"), &[]);
+    let run = refresh_local(&emulator, &input_with(json!({ "mode": mode })), &[]);
     let output = run.output();
 
     // The execution output names the snapshot, the copy and the endpoint.
@@ -55,8 +77,13 @@ async fn refreshes_y_from_the_newest_available_snapshot_of_x() {
     );
     assert_eq!(snapshot_ids(&source, "x").await, source_snapshots_before);
 
+    // Only y remains in y's region: no temporary or retired instance.
+    let instances = target.describe_db_instances().send().await.unwrap();
+    let names: Vec<_> = instances.db_instances().iter().filter_map(|i| i.db_instance_identifier()).collect();
+    assert_eq!(names, ["y"]);
+
     // Every wait polled more than once.
-    for state in ["WaitCopied", "WaitDeleted", "WaitAvailable"] {
+    for state in waits {
         assert!(run.retries(state, "NotReady") >= 1, "{state} never polled again:\n{}", run.stderr);
     }
 }
@@ -147,7 +174,7 @@ async fn a_throttled_task_is_retried_and_the_refresh_completes() {
     );
 
     // One SDK attempt per call, so the throttling reaches the state machine's Retry.
-    let run = refresh_local(&emulator, &input("x", "y"), &[("AWS_MAX_ATTEMPTS", "1")]);
+    let run = refresh_local(&emulator, &input_with(json!({"mode": "replace"})), &[("AWS_MAX_ATTEMPTS", "1")]);
 
     assert_eq!(run.output().snapshot.identifier, newest);
     assert_eq!(run.retries("RestoreTarget", "Throttled"), 2, "{}", run.stderr);

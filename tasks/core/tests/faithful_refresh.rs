@@ -105,7 +105,17 @@ async fn configuration(emulator: &Emulator, id: &str) -> TargetConfiguration {
 }
 
 #[tokio::test]
-async fn y_comes_back_configured_exactly_as_before() {
+async fn y_comes_back_configured_exactly_as_before_in_swap_mode() {
+    y_comes_back_configured_exactly_as_before("swap", "WaitBesideConfigured").await;
+}
+
+#[tokio::test]
+async fn y_comes_back_configured_exactly_as_before_in_replace_mode() {
+    y_comes_back_configured_exactly_as_before("replace", "WaitConfigured").await;
+}
+
+/// The configuration test in `mode`, whose wait for the configuration is `wait_state`.
+async fn y_comes_back_configured_exactly_as_before(mode: &str, wait_state: &str) {
     let emulator = Emulator::start();
     let newest = seed_x(&emulator).await;
     seed_configured_target(&emulator).await;
@@ -122,7 +132,8 @@ async fn y_comes_back_configured_exactly_as_before() {
     assert_eq!(before.tags.len(), 2);
     slow_transitions(&emulator);
 
-    let run = refresh_local(&emulator, &input_with(json!({"target": {"allowDisableDeletionProtection": true}})), &[]);
+    let input = input_with(json!({"mode": mode, "target": {"allowDisableDeletionProtection": true}}));
+    let run = refresh_local(&emulator, &input, &[]);
     let output = run.output();
 
     assert_eq!(output.snapshot.identifier, newest);
@@ -130,7 +141,7 @@ async fn y_comes_back_configured_exactly_as_before() {
     assert_eq!(after, before);
     assert_eq!(output.configuration.as_ref(), Some(&before));
     // What the restore could not take was applied afterwards, and waited for.
-    assert!(run.retries("WaitConfigured", "NotReady") >= 1, "{}", run.stderr);
+    assert!(run.retries(wait_state, "NotReady") >= 1, "{}", run.stderr);
     let y = instance(&emulator.client(TARGET_REGION), "y").await.unwrap();
     assert_eq!(y.db_instance_status(), Some("available"));
     assert_eq!(y.deletion_protection(), Some(true));
@@ -216,7 +227,8 @@ async fn a_rerun_after_a_failure_past_the_delete_restores_the_configuration() {
         "faults",
         json!({"action": "RestoreDBInstanceFromDBSnapshot", "code": "InsufficientDBInstanceCapacity", "message": "no capacity", "count": 1}),
     );
-    let input = input_with(json!({"target": {"allowDisableDeletionProtection": true}}));
+    // Replace mode: the old y is deleted before the restore.
+    let input = input_with(json!({"mode": "replace", "target": {"allowDisableDeletionProtection": true}}));
 
     let failed = refresh_local(&emulator, &input, &[]);
     assert_eq!(failed.code, Some(1));

@@ -1,4 +1,5 @@
-//! Safe and reliable under faults, end to end through `scripts/refresh-local`: a dry run
+//! Safe and reliable under faults, end to end through `scripts/refresh-local`, in replace
+//! mode (swap mode's own failure handling is in swap.rs): a dry run
 //! changes nothing; `x` is only read; throttling and 5xx on every task are retried; other
 //! errors end in the Catch path, loudly, and release the lock; a bounded wait runs out
 //! under a named error; a failure after any step is repaired by a plain re-run; two
@@ -53,6 +54,13 @@ fn changing_calls_by_region(emulator: &Emulator) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The input refreshing y from x in replace mode (these tests follow its states), with `extra`.
+fn replace_mode(extra: Value) -> Value {
+    let mut input = input_with(extra);
+    input["mode"] = json!("replace");
+    input
+}
+
 /// The error names the interpreter caught in `run`, by state.
 fn caught(run: &Run) -> Vec<(String, String)> {
     run.events
@@ -72,7 +80,7 @@ async fn a_dry_run_reports_the_plan_and_changes_nothing() {
     let before = everything(&emulator).await;
     emulator.clear_calls();
 
-    let run = refresh_local(&emulator, &input_with(json!({"dryRun": true, "target": {"finalSnapshot": true}})), &[]);
+    let run = refresh_local(&emulator, &replace_mode(json!({"dryRun": true, "target": {"finalSnapshot": true}})), &[]);
 
     assert!(run.success, "{}", run.stderr);
     let plan: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -93,7 +101,7 @@ async fn a_dry_run_names_every_guard_that_would_refuse() {
     seed_source(&emulator, "x").await;
     create_instance_with(&emulator.client(TARGET_REGION), "y", |b| b.deletion_protection(true)).await;
 
-    let run = refresh_local(&emulator, &input_with(json!({"dryRun": true, "snapshot": {"maxAgeHours": 1}})), &[]);
+    let run = refresh_local(&emulator, &replace_mode(json!({"dryRun": true, "snapshot": {"maxAgeHours": 1}})), &[]);
 
     let plan: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}", run.stderr));
     assert_eq!(plan["wouldRefresh"], false);
@@ -109,7 +117,7 @@ async fn the_source_is_only_ever_read() {
     seed_target(&emulator, "y").await;
     emulator.clear_calls();
 
-    refresh_local(&emulator, &input_with(json!({"target": {"finalSnapshot": true}})), &[]).output();
+    refresh_local(&emulator, &replace_mode(json!({"target": {"finalSnapshot": true}})), &[]).output();
 
     let changes = changing_calls_by_region(&emulator);
     assert!(!changes.is_empty());
@@ -148,7 +156,7 @@ async fn throttling_on_every_task_is_retried_and_the_refresh_completes() {
     }
 
     // One SDK attempt per call, so each throttling reaches the state machine's Retry.
-    let run = refresh_local(&emulator, &input("x", "y"), &[("AWS_MAX_ATTEMPTS", "1")]);
+    let run = refresh_local(&emulator, &replace_mode(json!({})), &[("AWS_MAX_ATTEMPTS", "1")]);
 
     assert_eq!(run.output().snapshot.identifier, newest);
     // Every state that calls RDS (all of STEPS but the lock's).
@@ -175,7 +183,7 @@ async fn a_server_error_on_the_restore_is_retried() {
         json!({"action": "RestoreDBInstanceFromDBSnapshot", "code": "InternalFailure", "status": 500, "message": "oops", "count": 2}),
     );
 
-    let run = refresh_local(&emulator, &input("x", "y"), &[("AWS_MAX_ATTEMPTS", "1")]);
+    let run = refresh_local(&emulator, &replace_mode(json!({})), &[("AWS_MAX_ATTEMPTS", "1")]);
 
     run.output();
     assert_eq!(run.retries("RestoreTarget", "ServiceUnavailable"), 2, "{}", run.stderr);
@@ -191,7 +199,7 @@ async fn a_non_retryable_error_ends_in_the_catch_path_and_releases_the_lock() {
         json!({"action": "DeleteDBInstance", "code": "InvalidDBInstanceState", "message": "y is being backed up", "count": 1}),
     );
 
-    let failed = refresh_local(&emulator, &input("x", "y"), &[]);
+    let failed = refresh_local(&emulator, &replace_mode(json!({})), &[]);
 
     assert_eq!(failed.code, Some(1));
     assert!(failed.stderr.contains("error: RdsRequestFailed"), "{}", failed.stderr);
@@ -203,7 +211,7 @@ async fn a_non_retryable_error_ends_in_the_catch_path_and_releases_the_lock() {
     );
     assert_eq!(failed.retries("DeleteTarget", "RdsRequestFailed"), 0);
     // The lock was released: the next run is not refused.
-    refresh_local(&emulator, &input("x", "y"), &[]).output();
+    refresh_local(&emulator, &replace_mode(json!({})), &[]).output();
 }
 
 #[tokio::test]
@@ -213,7 +221,7 @@ async fn a_bounded_wait_that_runs_out_fails_with_wait_timed_out() {
     seed_target(&emulator, "y").await;
     emulator.control("transitions", json!({"instance.creating": {"seconds": 3600}}));
 
-    let run = refresh_local(&emulator, &input("x", "y"), &[]);
+    let run = refresh_local(&emulator, &replace_mode(json!({})), &[]);
 
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("error: WaitTimedOut: us-west-2/y is creating"), "{}", run.stderr);
@@ -263,7 +271,8 @@ async fn a_failure_after_any_step_is_repaired_by_a_plain_rerun() {
                 .map(|step| {
                     let emulator = &emulator;
                     scope.spawn(move || {
-                        let input = input("x", &target(step));
+                        let mut input = input("x", &target(step));
+                        input["mode"] = json!("replace");
                         let failed = refresh_local_with(emulator, &input, &[], &["--fail-after", step]);
                         let rerun = refresh_local(emulator, &input, &[]);
                         (step.to_string(), failed, rerun)
@@ -299,8 +308,8 @@ async fn of_two_concurrent_executions_on_one_target_exactly_one_acts() {
     emulator.clear_calls();
 
     let (first, second) = std::thread::scope(|scope| {
-        let a = scope.spawn(|| refresh_local(&emulator, &input("x", "y"), &[]));
-        let b = scope.spawn(|| refresh_local(&emulator, &input("x", "y"), &[]));
+        let a = scope.spawn(|| refresh_local(&emulator, &replace_mode(json!({})), &[]));
+        let b = scope.spawn(|| refresh_local(&emulator, &replace_mode(json!({})), &[]));
         (a.join().unwrap(), b.join().unwrap())
     });
 
@@ -319,7 +328,7 @@ async fn success_and_failure_are_published_to_the_topic() {
     let newest = seed_source(&emulator, "x").await;
     seed_target(&emulator, "y").await;
     let (topic, queue) = emulator.topic_with_queue(TARGET_REGION, "rds-refresh");
-    let notified = input_with(json!({"notify": {"topicArn": topic}}));
+    let notified = replace_mode(json!({"notify": {"topicArn": topic}}));
 
     let run = refresh_local(&emulator, &notified, &[]);
     run.output();

@@ -12,7 +12,7 @@ pub mod configuration;
 pub mod request;
 
 pub use configuration::{Difference, Overrides, TargetConfiguration};
-pub use request::{CopyOptions, NotifyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
+pub use request::{CopyOptions, Mode, NotifyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
 
 /// An RDS DB instance, named by region and identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -91,7 +91,7 @@ pub struct Endpoint {
 }
 
 /// The execution output of a successful refresh.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schemars(title = "rds-refresh execution output")]
 pub struct RefreshOutput {
@@ -109,4 +109,22 @@ pub struct RefreshOutput {
     pub configuration: Option<TargetConfiguration>,
     /// Older copies deleted under `copy.retain`.
     pub deleted_copies: Vec<String>,
+    /// How the target was replaced.
+    pub mode: Mode,
+    /// How long the target's name did not serve, as the execution measured it: in swap mode
+    /// from the rename of the old target to the new one available under the name, in
+    /// replace mode from the delete to the restored target available. `null` when this
+    /// execution did not see both ends (a re-run that found the work done).
+    pub downtime: Option<Downtime>,
+}
+
+/// A stretch of time in which the target's name did not serve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Downtime {
+    /// RFC 3339.
+    pub started_at: String,
+    /// RFC 3339.
+    pub ended_at: String,
+    pub seconds: f64,
 }

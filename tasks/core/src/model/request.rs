@@ -33,6 +33,28 @@ pub struct RefreshRequest {
     /// Where to report the outcome.
     #[serde(default)]
     pub notify: NotifyOptions,
+    /// How the target is replaced (default `swap`).
+    #[serde(default)]
+    pub mode: Mode,
+    /// In swap mode, how long the old target is kept (renamed) after the switch before it
+    /// is deleted, in minutes (default 0; at most 480).
+    #[serde(default)]
+    #[schemars(range(max = 480))]
+    pub retain_old_minutes: u32,
+}
+
+/// How the target is replaced.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Restore beside the target under a temporary name, then rename the target away and the
+    /// new instance to its name: the name is down only for the renames, and until the switch
+    /// the old target keeps serving. Two instances run for the length of a restore.
+    #[default]
+    Swap,
+    /// Delete the target, then restore it: down for the delete and the whole restore, and
+    /// a failed restore leaves no target until a re-run. Never two instances at once.
+    Replace,
 }
 
 /// Where to report the outcome of a refresh.
@@ -171,6 +193,9 @@ impl RefreshRequest {
         if let Some(topic) = &self.notify.topic_arn {
             check_topic_arn(topic)?;
         }
+        if self.retain_old_minutes > 480 {
+            return Err(TaskError::invalid_input("retainOldMinutes", "must be at most 480 (8 hours)"));
+        }
         Ok(())
     }
 
@@ -189,6 +214,8 @@ impl RefreshRequest {
             copy: CopyOptions::default(),
             dry_run: false,
             notify: NotifyOptions::default(),
+            mode: Mode::Swap,
+            retain_old_minutes: 0,
         }
     }
 }
@@ -293,6 +320,7 @@ mod tests {
             (json!({"copy": {"retain": 0}}), "copy.retain"),
             (json!({"copy": {"kmsKeyId": " "}}), "copy.kmsKeyId"),
             (json!({"notify": {"topicArn": "rds-refresh"}}), "notify.topicArn"),
+            (json!({"retainOldMinutes": 481}), "retainOldMinutes"),
             (json!({"notify": {"topicArn": "arn:aws:sns:us-west-2:1234:t"}}), "notify.topicArn"),
         ];
         for (extra, field) in cases {

@@ -19,10 +19,16 @@ pub struct Output {
     /// Always `null` here; find-snapshot fills it in. Present from the start so that the
     /// failure notification can name it whichever state failed.
     pub snapshot: Option<SnapshotRef>,
+    /// `retainOldMinutes` in seconds, for the Wait state before the old target is deleted.
+    pub retain_old_seconds: u32,
+    /// Always `null` here; describe-target fills it in (present from the start for the
+    /// failure path, like `snapshot`).
+    pub target_state: Option<crate::tasks::describe_target::Output>,
 }
 
 /// Needs no AWS client: the input is checked on its own.
 pub async fn handle(_: NoClients, request: Input) -> Result<Output, TaskError> {
     request.validate()?;
-    Ok(Output { request, snapshot: None })
+    let retain_old_seconds = request.retain_old_minutes * 60;
+    Ok(Output { request, snapshot: None, retain_old_seconds, target_state: None })
 }

@@ -11,7 +11,11 @@ use aws_sdk_rds::types::DbInstance;
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::model::{CopyRef, InstanceRef};
-use crate::rds::{Rds, find_instance};
+use std::time::SystemTime;
+
+use aws_sdk_rds::primitives::DateTime;
+
+use crate::rds::{Rds, find_instance, format_time};
 use crate::tags::{self, tag};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::describe_target::check_opted_in;
@@ -40,6 +44,8 @@ pub struct Output {
     pub outcome: DeleteOutcome,
     /// The final snapshot taken, if one was asked for.
     pub final_snapshot: Option<String>,
+    /// When this call started the deletion (RFC 3339): the start of the downtime.
+    pub started_at: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -62,6 +68,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let client = rds.client(&target.region);
     let id = &target.db_instance_identifier;
     let final_snapshot = input.final_snapshot.then(|| final_snapshot_identifier(target, &input.execution));
+    let started_at = format_time(&DateTime::from(SystemTime::now()));
     let outcome = match find_instance(&client, id).await? {
         None => DeleteOutcome::Absent,
         Some(instance) if instance.db_instance_status() == Some("deleting") => DeleteOutcome::AlreadyDeleting,
@@ -80,7 +87,8 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         tag_final_snapshot(&client, snapshot, target).await?;
     }
     tracing::info!(target = %target.display_name(), ?outcome, ?final_snapshot, "delete");
-    Ok(Output { outcome, final_snapshot })
+    let started_at = (outcome == DeleteOutcome::Deleted).then_some(started_at);
+    Ok(Output { outcome, final_snapshot, started_at })
 }
 
 async fn delete(

@@ -9,7 +9,8 @@ use aws_sdk_rds::primitives::DateTime;
 use aws_sdk_rds::types::DbInstance;
 
 use crate::TaskError;
-use crate::model::{InstanceRef, TargetConfiguration, TargetSpec};
+use crate::identifiers::swap_identifiers;
+use crate::model::{InstanceRef, SnapshotRef, TargetConfiguration, TargetSpec};
 use crate::rds::{find_instance, format_time};
 use crate::state::RdsAndState;
 use crate::tags;
@@ -19,6 +20,9 @@ use crate::tags;
 pub struct Input {
     pub source: InstanceRef,
     pub target: TargetSpec,
+    /// The snapshot to apply: the names swap mode uses are derived from it.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotRef>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -35,6 +39,20 @@ pub struct Output {
     /// What the new target is given: the old target's settings with the input's overrides
     /// applied. `null` on a first run without overrides: RDS's defaults apply.
     pub configuration: Option<TargetConfiguration>,
+    /// The copy the target was restored from by a refresh that has not finished, if so.
+    pub restoring_from: Option<String>,
+    /// The names swap mode uses beside the target, when the snapshot was given.
+    pub swap: Option<SwapNames>,
+}
+
+/// The names swap mode uses beside the target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SwapNames {
+    /// The new instance, until it takes the target's name.
+    pub temporary: String,
+    /// The old target, from the switch until it is deleted.
+    pub retired: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -50,7 +68,12 @@ pub enum ConfigurationSource {
 }
 
 pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
-    inspect(&clients, &input.source, &input.target, Keep::Store).await
+    let mut output = inspect(&clients, &input.source, &input.target, Keep::Store).await?;
+    output.swap = input.snapshot.map(|snapshot| {
+        let (temporary, retired) = swap_identifiers(&input.target.db_instance_identifier, &snapshot.arn);
+        SwapNames { temporary, retired }
+    });
+    Ok(output)
 }
 
 /// Whether [`inspect`] writes what it reads to the state table (a dry run does not).
@@ -125,6 +148,8 @@ pub async fn inspect(
         configuration_source,
         captured_at,
         configuration,
+        restoring_from: instance.as_ref().and_then(|i| tags::to_map(i.tag_list()).remove(tags::RESTORING)),
+        swap: None,
     })
 }
 

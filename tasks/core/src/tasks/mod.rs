@@ -13,6 +13,8 @@ pub mod find_snapshot;
 pub mod lock_target;
 pub mod plan_refresh;
 pub mod prune_copies;
+pub mod recover_swap;
+pub mod rename_target;
 pub mod restore_target;
 pub mod tag_target;
 pub mod wait_available;

@@ -17,6 +17,9 @@ pub struct Input {
     pub source: InstanceRef,
     pub target: InstanceRef,
     pub copy: CopyRef,
+    /// Restore under this identifier instead of the target's (swap mode's temporary name).
+    #[serde(default)]
+    pub restore_as: Option<String>,
     /// The new target's settings; `null` on a first run (RDS's defaults apply).
     pub configuration: Option<TargetConfiguration>,
 }
@@ -31,11 +34,16 @@ pub struct Output {
 }
 
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    let Input { source, target, copy, configuration } = input;
+    let Input { source, target, restore_as, copy, configuration } = input;
     target.validate("target")?;
     let client = rds.client(&target.region);
-    let id = &target.db_instance_identifier;
+    let id = restore_as.as_ref().unwrap_or(&target.db_instance_identifier);
+    let target = InstanceRef { region: target.region.clone(), db_instance_identifier: id.clone() };
     if let Some(existing) = find_instance(&client, id).await? {
+        // The temporary instance of an earlier, failed swap, being removed: wait for it.
+        if existing.db_instance_status() == Some("deleting") {
+            return Err(TaskError::NotReady(format!("{} is still being deleted", target.display_name())));
+        }
         // An earlier attempt of this refresh restored it already (its call may have been
         // answered after the state's timeout): go on with it.
         if tags::to_map(existing.tag_list()).get(tags::RESTORING) == Some(&copy.identifier) {

@@ -4,8 +4,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
-use crate::model::{Endpoint, InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, find_instance};
+use std::time::SystemTime;
+
+use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
+
+use crate::model::{Downtime, Endpoint, InstanceRef, TargetConfiguration};
+use crate::rds::{Rds, find_instance, format_time};
 use crate::tags;
 use crate::tasks::describe_target::configuration_of;
 
@@ -17,12 +21,21 @@ pub struct Input {
     /// settings and user tags are this configuration's.
     #[serde(default)]
     pub configuration: Option<TargetConfiguration>,
+    /// The instance is being renamed to this name: until it appears, it is `NotReady`, not
+    /// a failed restore.
+    #[serde(default)]
+    pub appearing: bool,
+    /// When the name stopped serving (RFC 3339): the output then says how long it was down.
+    #[serde(default)]
+    pub downtime_started_at: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Output {
     pub endpoint: Endpoint,
+    /// From `downtimeStartedAt` to now, when it was given.
+    pub downtime: Option<Downtime>,
 }
 
 /// Statuses from which an instance will not become `available` by waiting.
@@ -44,9 +57,13 @@ const FAILED: &[&str] = &[
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let target = &input.target;
     let client = rds.client(&target.region);
-    let instance = find_instance(&client, &target.db_instance_identifier)
-        .await?
-        .ok_or_else(|| TaskError::RestoreFailed(format!("{} does not exist", target.display_name())))?;
+    let instance = match find_instance(&client, &target.db_instance_identifier).await? {
+        Some(instance) => instance,
+        None if input.appearing => {
+            return Err(TaskError::NotReady(format!("{} does not exist yet (renaming)", target.display_name())));
+        }
+        None => return Err(TaskError::RestoreFailed(format!("{} does not exist", target.display_name()))),
+    };
     let status = instance.db_instance_status().unwrap_or("unknown");
     if FAILED.contains(&status) {
         return Err(TaskError::RestoreFailed(format!("{} is {status}", target.display_name())));
@@ -74,11 +91,21 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             )));
         }
     }
-    Ok(Output { endpoint })
+    let downtime = input.downtime_started_at.as_deref().map(downtime_until_now).transpose()?;
+    Ok(Output { endpoint, downtime })
 }
 
 /// Whether RDS reports any modification still to be applied.
 fn has_pending_changes(pending: &aws_sdk_rds::types::PendingModifiedValues) -> bool {
     // A PendingModifiedValues with no field set means nothing is pending.
     *pending != aws_sdk_rds::types::PendingModifiedValues::builder().build()
+}
+
+/// The downtime from `started_at` (RFC 3339) until now.
+fn downtime_until_now(started_at: &str) -> Result<Downtime, TaskError> {
+    let start = DateTime::from_str(started_at, DateTimeFormat::DateTime)
+        .map_err(|e| TaskError::invalid_input("downtimeStartedAt", format!("must be an RFC 3339 time: {e}")))?;
+    let end = DateTime::from(SystemTime::now());
+    let millis = end.to_millis().unwrap_or(0) - start.to_millis().unwrap_or(0);
+    Ok(Downtime { started_at: format_time(&start), ended_at: format_time(&end), seconds: millis as f64 / 1000.0 })
 }

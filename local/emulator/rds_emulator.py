@@ -241,6 +241,19 @@ def _patch_moto() -> None:
 
         return wrapper
 
+    # moto names the automated snapshot of a new instance `rds:<id>-<minute>` and fails the
+    # create (or restore) when that name is taken, as it is when an instance of the same name
+    # was created in the same minute (a swap's temporary instance, restored again on a re-run).
+    original_auto_snapshot = RDSBackend.create_auto_snapshot
+
+    def create_auto_snapshot(self: RDSBackend, db_instance_identifier: str, db_snapshot_identifier: str) -> DBSnapshot:
+        unique, n = db_snapshot_identifier, 1
+        while unique in self.database_snapshots:
+            n += 1
+            unique = f"{db_snapshot_identifier}-{n}"
+        return original_auto_snapshot(self, db_instance_identifier, unique)
+
+    RDSBackend.create_auto_snapshot = create_auto_snapshot
     RDSBackend.create_db_instance = after(RDSBackend.create_db_instance, on_create_instance)
     RDSBackend.create_db_snapshot = after(RDSBackend.create_db_snapshot, on_create_snapshot)
     RDSBackend.copy_db_snapshot = after(RDSBackend.copy_db_snapshot, on_create_snapshot)

@@ -58,7 +58,7 @@ async fn find(emulator: &Emulator, request: RefreshRequest) -> Result<SnapshotRe
 
 /// describe-target's input for `y`, refreshed from us-east-1/x.
 fn describe_input(y: &str, extra: Value) -> describe_target::Input {
-    describe_target::Input { source: instance_ref(SOURCE_REGION, "x"), target: target_spec(y, extra) }
+    describe_target::Input { source: instance_ref(SOURCE_REGION, "x"), target: target_spec(y, extra), snapshot: None }
 }
 
 /// Creates the source `x` and returns its newest available snapshot, as find-snapshot sees it.
@@ -544,6 +544,7 @@ async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration(
     let restore_input = restore_target::Input {
         source: instance_ref(SOURCE_REGION, &x),
         target: target.clone(),
+        restore_as: None,
         copy: copy.clone(),
         configuration: Some(wanted.clone()),
     };
@@ -563,13 +564,25 @@ async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration(
     assert_eq!(over.unwrap_err().name(), "TargetExists");
 
     // Available, but not yet configured: waiting with the configuration says what is missing.
-    let plain_wait =
-        wait_available::handle(emulator.rds(), wait_available::Input { target: target.clone(), configuration: None });
+    let plain_wait = wait_available::handle(
+        emulator.rds(),
+        wait_available::Input {
+            target: target.clone(),
+            configuration: None,
+            appearing: false,
+            downtime_started_at: None,
+        },
+    );
     assert_eq!(plain_wait.await.unwrap().endpoint.port, 5433);
     let configured_wait = || {
         wait_available::handle(
             emulator.rds(),
-            wait_available::Input { target: target.clone(), configuration: Some(wanted.clone()) },
+            wait_available::Input {
+                target: target.clone(),
+                configuration: Some(wanted.clone()),
+                appearing: false,
+                downtime_started_at: None,
+            },
         )
     };
     let not_yet = configured_wait().await.unwrap_err();
@@ -616,7 +629,12 @@ async fn wait_available_fails_when_the_target_is_missing() {
     let emulator = Emulator::shared();
     let error = wait_available::handle(
         emulator.rds(),
-        wait_available::Input { target: instance_ref(TARGET_REGION, &unique("y")), configuration: None },
+        wait_available::Input {
+            target: instance_ref(TARGET_REGION, &unique("y")),
+            configuration: None,
+            appearing: false,
+            downtime_started_at: None,
+        },
     )
     .await
     .unwrap_err();
@@ -711,7 +729,11 @@ async fn a_missing_target_needs_create_if_missing_unless_its_configuration_is_ke
     assert_eq!(rerun.configuration_source, ConfigurationSource::Stored);
 
     // But not for another source.
-    let other = describe_target::Input { source: instance_ref(SOURCE_REGION, "z"), target: target_spec(&y, json!({})) };
+    let other = describe_target::Input {
+        source: instance_ref(SOURCE_REGION, "z"),
+        target: target_spec(&y, json!({})),
+        snapshot: None,
+    };
     assert_eq!(describe_target::handle(emulator.clients(), other).await.unwrap_err().name(), "TargetNotOptedIn");
 }
 

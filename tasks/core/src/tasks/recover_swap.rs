@@ -1,7 +1,7 @@
 //! recover-swap: on the failure path of swap mode, leaves a target that serves. A failure
 //! before the old target was renamed removes the temporary instance; a failure after the
 //! old target was renamed but before the new one took its name renames the old one back.
-//! After the switch there is nothing to undo: the new target serves.
+//! After the switch there is nothing to undo: the new target serves (once its rename is done).
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,9 @@ pub enum Recovery {
     RemovedTemporary,
     /// The old target is being renamed back to the target's name: wait for it.
     RenamedBack,
+    /// The switch had happened: the new target has the name (and may still be finishing
+    /// its rename): wait for it. A re-run finishes the swap.
+    Switched,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -67,6 +70,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             }
             Recovery::RemovedTemporary
         }
+        (Some(_), Some(_), _) => Recovery::Switched,
         _ => Recovery::None,
     };
     tracing::info!(target = %input.target.display_name(), ?recovery, "recovered the swap");

@@ -94,7 +94,7 @@ impl StateTable {
     }
 
     /// The configuration last remembered for the target, if any.
-    pub async fn configuration(&self, target: &InstanceRef) -> Result<Option<StoredConfiguration>, TaskError> {
+    pub async fn stored_configuration(&self, target: &InstanceRef) -> Result<Option<StoredConfiguration>, TaskError> {
         let item = self
             .client
             .get_item()
@@ -149,7 +149,7 @@ impl StateTable {
         match result {
             Ok(_) => Ok(Lock { owner: owner.to_owned(), expires_at }),
             Err(error) if is_condition_failure(&error) => {
-                let holder = self.lock(target).await?;
+                let holder = self.current_lock(target).await?;
                 Err(TaskError::TargetLocked(match holder {
                     Some(lock) => format!(
                         "{} is being refreshed by {} (its lock expires at {}, unless released before)",
@@ -190,7 +190,7 @@ impl StateTable {
     }
 
     /// The target's lock, if one is recorded (it may have expired).
-    pub async fn lock(&self, target: &InstanceRef) -> Result<Option<Lock>, TaskError> {
+    pub async fn current_lock(&self, target: &InstanceRef) -> Result<Option<Lock>, TaskError> {
         let item = self
             .client
             .get_item()

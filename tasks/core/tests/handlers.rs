@@ -839,5 +839,5 @@ async fn plan_refresh_reports_the_plan_and_the_refusals_and_changes_nothing() {
     assert!(planned.would_delete.final_snapshot.is_some());
 
     assert_eq!(emulator.changing_calls(), Vec::<String>::new());
-    assert_eq!(emulator.clients().state.configuration(&instance_ref(TARGET_REGION, "y")).await.unwrap(), None);
+    assert_eq!(emulator.clients().state.stored_configuration(&instance_ref(TARGET_REGION, "y")).await.unwrap(), None);
 }

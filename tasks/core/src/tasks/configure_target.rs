@@ -67,7 +67,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         tracing::info!(target = %target.display_name(), ?modified, "applied the configuration");
     }
 
-    let (tags_set, tags_removed) = set_tags(&client, &instance, &wanted).await?;
+    let (tags_set, tags_removed) = converge_tags(&client, &instance, &wanted).await?;
     Ok(Output { modified, tags_set, tags_removed })
 }
 
@@ -149,7 +149,7 @@ fn log_exports_change(wanted: &TargetConfiguration, actual: &TargetConfiguration
 }
 
 /// Makes the target's user tags the configuration's; rds-refresh's and AWS's are left alone.
-async fn set_tags(
+async fn converge_tags(
     client: &Client,
     instance: &DbInstance,
     wanted: &TargetConfiguration,

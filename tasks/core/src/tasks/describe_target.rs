@@ -68,7 +68,11 @@ pub enum ConfigurationSource {
 }
 
 pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
-    let mut output = inspect(&clients, &input.source, &input.target, Keep::Store).await?;
+    let (mut output, live) = inspect(&clients, &input.source, &input.target).await?;
+    if let (Some(configuration), Some(captured_at)) = (live, &output.captured_at) {
+        let target = input.target.instance();
+        clients.state.put_configuration(&target, &input.source, &configuration, captured_at).await?;
+    }
     output.swap = input.snapshot.map(|snapshot| {
         let (temporary, retired) = swap_identifiers(&input.target.db_instance_identifier, &snapshot.arn);
         SwapNames { temporary, retired }
@@ -76,22 +80,15 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
     Ok(output)
 }
 
-/// Whether [`inspect`] writes what it reads to the state table (a dry run does not).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Keep {
-    Store,
-    ReadOnly,
-}
-
 /// Reads the target and checks the guards that concern it: it must have opted in to
 /// `source`, its deletion protection may only be turned off if allowed, and a target that
-/// does not exist and was never seen needs `createIfMissing`.
+/// does not exist and was never seen needs `createIfMissing`. Writes nothing: the live
+/// configuration (before overrides), when there is one to keep, is returned beside the output.
 pub async fn inspect(
     clients: &RdsAndState,
     source: &InstanceRef,
     spec: &TargetSpec,
-    keep: Keep,
-) -> Result<Output, TaskError> {
+) -> Result<(Output, Option<TargetConfiguration>), TaskError> {
     let target = spec.instance();
     target.validate("target")?;
     spec.overrides.validate()?;
@@ -106,14 +103,10 @@ pub async fn inspect(
     let finished = instance.as_ref().filter(|i| !tags::to_map(i.tag_list()).contains_key(tags::RESTORING));
     let (configuration_source, captured_at, captured) = match finished {
         Some(instance) => {
-            let configuration = configuration_of(instance);
             let now = format_time(&DateTime::from(SystemTime::now()));
-            if keep == Keep::Store {
-                clients.state.put_configuration(&target, source, &configuration, &now).await?;
-            }
-            (ConfigurationSource::Live, Some(now), Some(configuration))
+            (ConfigurationSource::Live, Some(now), Some(configuration_of(instance)))
         }
-        None => match clients.state.configuration(&target).await? {
+        None => match clients.state.stored_configuration(&target).await? {
             Some(stored) if stored.source != source.display_name() => {
                 return Err(TaskError::TargetNotOptedIn(format!(
                     "{} is gone, and the configuration kept for it was read when it named {} as its source, not {}",
@@ -136,13 +129,14 @@ pub async fn inspect(
             },
         },
     };
+    let live = captured.clone().filter(|_| finished.is_some());
     let configuration = match captured {
         Some(configuration) => Some(configuration.with_overrides(&spec.overrides)?),
         None if !spec.overrides.is_empty() => Some(TargetConfiguration::default().with_overrides(&spec.overrides)?),
         None => None,
     };
     tracing::info!(target = %target.display_name(), source = ?configuration_source, exists = instance.is_some(), "target configuration");
-    Ok(Output {
+    let output = Output {
         exists: instance.is_some(),
         status: instance.as_ref().and_then(|i| i.db_instance_status()).map(str::to_owned),
         configuration_source,
@@ -150,7 +144,8 @@ pub async fn inspect(
         configuration,
         restoring_from: instance.as_ref().and_then(|i| tags::to_map(i.tag_list()).remove(tags::RESTORING)),
         swap: None,
-    })
+    };
+    Ok((output, live))
 }
 
 /// The target must carry `rds-refresh:source = <source region>/<source identifier>`: a

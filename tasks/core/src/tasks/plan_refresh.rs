@@ -11,7 +11,7 @@ use crate::rds::format_time;
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::delete_target::final_snapshot_identifier;
-use crate::tasks::describe_target::{ConfigurationSource, Keep, inspect};
+use crate::tasks::describe_target::{ConfigurationSource, inspect};
 use crate::tasks::{find_snapshot, prune_copies};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -102,7 +102,7 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
     let mut refuse =
         |error: TaskError| refusals.push(Refusal { error: error.name().to_owned(), message: error.to_string() });
 
-    if let Some(lock) = clients.state.lock(&target).await?
+    if let Some(lock) = clients.state.current_lock(&target).await?
         && lock.expires_at > now_secs()
     {
         refuse(TaskError::TargetLocked(format!(
@@ -113,7 +113,8 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         )));
     }
     let snapshot = refused_or(find_snapshot::choose(&clients.rds, &request).await, &mut refuse)?;
-    let inspected = refused_or(inspect(&clients, &request.source, &request.target, Keep::ReadOnly).await, &mut refuse)?;
+    let inspected =
+        refused_or(inspect(&clients, &request.source, &request.target).await, &mut refuse)?.map(|(output, _)| output);
 
     let copy = match &snapshot {
         Some(snapshot) if snapshot.region == target.region => Some(PlannedCopy {

@@ -1,5 +1,7 @@
 //! Wiring of a task handler to the Lambda runtime.
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde::Serialize;
@@ -52,21 +54,37 @@ impl Clients for RdsAndState {
 /// JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
 pub async fn run<C, I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
 where
-    C: Clients,
-    I: DeserializeOwned,
-    O: Serialize,
-    F: Fn(C, I) -> Fut,
-    Fut: Future<Output = Result<O, TaskError>>,
+    C: Clients + Send + Sync + 'static,
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + 'static,
+    F: Fn(C, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, TaskError>> + Send + 'static,
 {
     lambda_runtime::tracing::init_default_subscriber();
     let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let clients = C::from_config(&config)?;
-    let handler = &handler;
-    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let clients = clients.clone();
+    let handler = Arc::new(handler);
+    // Only this small closure is generic over the task; the runtime loop it is handed to
+    // (`run_json`) is compiled once, in this crate, not once per function binary.
+    run_json(Arc::new(move |payload: Value| -> JsonFuture {
+        let (clients, handler) = (clients.clone(), handler.clone());
+        Box::pin(async move {
+            let input = parse_input(payload)?;
+            let output = handler(clients, input).await?;
+            Ok(serde_json::to_value(output).expect("a task output serialises"))
+        })
+    }))
+    .await
+}
+
+type JsonFuture = Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send>>;
+type JsonHandler = Arc<dyn Fn(Value) -> JsonFuture + Send + Sync>;
+
+async fn run_json(handler: JsonHandler) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = handler.clone();
         async move {
-            let input = parse_input(event.payload).map_err(Diagnostic::from)?;
-            let result = handler(clients, input).await;
+            let result = handler(event.payload).await;
             if let Err(error) = &result {
                 tracing::warn!(error_type = error.name(), message = %error, "task failed");
             }

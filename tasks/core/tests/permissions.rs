@@ -258,7 +258,10 @@ fn template_permissions() -> BTreeMap<String, BTreeSet<String>> {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
         }
-        let binary = resource["Metadata"]["BinaryName"].as_str().unwrap().to_owned();
+        assert_eq!(resource["Metadata"]["BuildMethod"], "rust-cargolambda");
+        // SAM builds the package at CodeUri: `../tasks/<binary>`.
+        let code = resource["Properties"]["CodeUri"].as_str().unwrap();
+        let binary = code.strip_prefix("../tasks/").expect("CodeUri is a task package").to_owned();
         let mut actions = BTreeSet::new();
         for policy in resource["Properties"]["Policies"].as_sequence().into_iter().flatten() {
             for statement in policy["Statement"].as_sequence().into_iter().flatten() {

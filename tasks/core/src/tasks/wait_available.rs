@@ -95,10 +95,21 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     Ok(Output { endpoint, downtime })
 }
 
-/// Whether RDS reports any modification still to be applied.
+/// Whether RDS reports any modification still to be applied. Empty lists count as nothing
+/// pending: RDS may send them.
 fn has_pending_changes(pending: &aws_sdk_rds::types::PendingModifiedValues) -> bool {
-    // A PendingModifiedValues with no field set means nothing is pending.
-    *pending != aws_sdk_rds::types::PendingModifiedValues::builder().build()
+    let mut pending = pending.clone();
+    if pending.processor_features.as_ref().is_some_and(Vec::is_empty) {
+        pending.processor_features = None;
+    }
+    if pending
+        .pending_cloudwatch_logs_exports
+        .as_ref()
+        .is_some_and(|logs| logs.log_types_to_enable().is_empty() && logs.log_types_to_disable().is_empty())
+    {
+        pending.pending_cloudwatch_logs_exports = None;
+    }
+    pending != aws_sdk_rds::types::PendingModifiedValues::builder().build()
 }
 
 /// The downtime from `started_at` (RFC 3339) until now.
@@ -108,4 +119,20 @@ fn downtime_until_now(started_at: &str) -> Result<Downtime, TaskError> {
     let end = DateTime::from(SystemTime::now());
     let millis = end.to_millis().unwrap_or(0) - start.to_millis().unwrap_or(0);
     Ok(Downtime { started_at: format_time(&start), ended_at: format_time(&end), seconds: millis as f64 / 1000.0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_rds::types::{PendingCloudwatchLogsExports, PendingModifiedValues};
+
+    #[test]
+    fn empty_lists_are_nothing_pending() {
+        let empty = PendingModifiedValues::builder()
+            .set_processor_features(Some(vec![]))
+            .pending_cloudwatch_logs_exports(PendingCloudwatchLogsExports::builder().build())
+            .build();
+        assert!(!has_pending_changes(&empty));
+        assert!(has_pending_changes(&PendingModifiedValues::builder().multi_az(true).build()));
+    }
 }

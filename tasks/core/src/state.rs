@@ -6,6 +6,8 @@
 //! never act on one target at once. The table (partition key `target`, a string) is created by the
 //! deployment; its name comes from `RDS_REFRESH_STATE_TABLE`, and it lives in the functions'
 //! own region.
+use std::collections::HashMap;
+
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -95,16 +97,7 @@ impl StateTable {
 
     /// The configuration last remembered for the target, if any.
     pub async fn stored_configuration(&self, target: &InstanceRef) -> Result<Option<StoredConfiguration>, TaskError> {
-        let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key(KEY, AttributeValue::S(target.display_name()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| state_error(&format!("GetItem {} in {}", target.display_name(), self.table), e))?
-            .item;
+        let item = self.target_item(target).await?;
         let Some(item) = item else { return Ok(None) };
         let (Some(AttributeValue::S(json)), Some(AttributeValue::S(captured_at)), Some(AttributeValue::S(source))) =
             (item.get(CONFIGURATION), item.get(CAPTURED_AT), item.get(SOURCE))
@@ -189,9 +182,9 @@ impl StateTable {
         }
     }
 
-    /// The target's lock, if one is recorded (it may have expired).
-    pub async fn current_lock(&self, target: &InstanceRef) -> Result<Option<Lock>, TaskError> {
-        let item = self
+    /// The target's item (configuration and lock), read consistently.
+    async fn target_item(&self, target: &InstanceRef) -> Result<Option<HashMap<String, AttributeValue>>, TaskError> {
+        let output = self
             .client
             .get_item()
             .table_name(&self.table)
@@ -199,8 +192,13 @@ impl StateTable {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| state_error(&format!("GetItem {} in {}", target.display_name(), self.table), e))?
-            .item;
+            .map_err(|e| state_error(&format!("GetItem {} in {}", target.display_name(), self.table), e))?;
+        Ok(output.item)
+    }
+
+    /// The target's lock, if one is recorded (it may have expired).
+    pub async fn current_lock(&self, target: &InstanceRef) -> Result<Option<Lock>, TaskError> {
+        let item = self.target_item(target).await?;
         let lock = item.and_then(|item| match (item.get(LOCK_OWNER), item.get(LOCK_EXPIRES_AT)) {
             (Some(AttributeValue::S(owner)), Some(AttributeValue::N(expires_at))) => {
                 Some(Lock { owner: owner.clone(), expires_at: expires_at.parse().unwrap_or(0) })

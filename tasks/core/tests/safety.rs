@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use support::local_run::{
-    Run, SOURCE_REGION, TARGET_REGION, input, input_with, refresh_local, refresh_local_with, seed_source, seed_target,
-    tags_of,
+    Run, SOURCE_REGION, TARGET_REGION, for_each_step, input, input_with, refresh_local, refresh_local_with,
+    seed_source, seed_target, tags_of,
 };
 use support::{Emulator, create_instance_with, instance, opt_in};
 
@@ -262,26 +262,13 @@ async fn a_failure_after_any_step_is_repaired_by_a_plain_rerun() {
         })
         .await;
     }
-    // A few at a time: each run starts its own function processes.
-    let mut runs: Vec<(String, Run, Run)> = Vec::new();
-    for steps in STEPS.chunks(4) {
-        runs.extend(std::thread::scope(|scope| {
-            let handles: Vec<_> = steps
-                .iter()
-                .map(|step| {
-                    let emulator = &emulator;
-                    scope.spawn(move || {
-                        let mut input = input("x", &target(step));
-                        input["mode"] = json!("replace");
-                        let failed = refresh_local_with(emulator, &input, &[], &["--fail-after", step]);
-                        let rerun = refresh_local(emulator, &input, &[]);
-                        (step.to_string(), failed, rerun)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
-        }));
-    }
+    let runs = for_each_step(STEPS, |step| {
+        let mut input = input("x", &target(step));
+        input["mode"] = json!("replace");
+        let failed = refresh_local_with(&emulator, &input, &[], &["--fail-after", step]);
+        let rerun = refresh_local(&emulator, &input, &[]);
+        (step.to_string(), failed, rerun)
+    });
 
     for (step, failed, rerun) in runs {
         assert!(failed.stderr.contains("error: Local.InjectedFailure"), "{step}: {}", failed.stderr);

@@ -7,7 +7,9 @@ use rds_refresh_core::model::{Mode, TargetConfiguration};
 use rds_refresh_core::tags;
 use rds_refresh_core::tasks::describe_target::configuration_of;
 use serde_json::{Value, json};
-use support::local_run::{Run, TARGET_REGION, input, input_with, refresh_local, refresh_local_with, seed_source};
+use support::local_run::{
+    TARGET_REGION, for_each_step, input, input_with, refresh_local, refresh_local_with, seed_source,
+};
 use support::{Emulator, create_instance_with, instance, opt_in};
 
 /// `y`, with settings a restore alone would lose.
@@ -171,31 +173,18 @@ async fn a_failure_at_any_swap_step_leaves_y_serving_and_a_rerun_completes() {
     }
     let before = configuration(&emulator, &target(SWAP_STEPS[0])).await;
 
-    // A few at a time: each run starts its own function processes.
-    let mut runs: Vec<(String, Run, Option<String>, Run)> = Vec::new();
-    for steps in SWAP_STEPS.chunks(4) {
-        runs.extend(std::thread::scope(|scope| {
-            let handles: Vec<_> = steps
-                .iter()
-                .map(|step| {
-                    let emulator = &emulator;
-                    scope.spawn(move || {
-                        let input = input("x", &target(step));
-                        let failed = refresh_local_with(emulator, &input, &[], &["--fail-after", step]);
-                        // When the failed execution ends, a y serves.
-                        let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
-                            instance(&emulator.client(TARGET_REGION), &target(step))
-                                .await
-                                .and_then(|y| y.db_instance_status().map(str::to_owned))
-                        });
-                        let rerun = refresh_local(emulator, &input, &[]);
-                        (step.to_string(), failed, status, rerun)
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
-        }));
-    }
+    let runs = for_each_step(SWAP_STEPS, |step| {
+        let input = input("x", &target(step));
+        let failed = refresh_local_with(&emulator, &input, &[], &["--fail-after", step]);
+        // When the failed execution ends, a y serves.
+        let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+            instance(&emulator.client(TARGET_REGION), &target(step))
+                .await
+                .and_then(|y| y.db_instance_status().map(str::to_owned))
+        });
+        let rerun = refresh_local(&emulator, &input, &[]);
+        (step.to_string(), failed, status, rerun)
+    });
 
     for (step, failed, status_after_failure, rerun) in runs {
         assert!(failed.stderr.contains("error: Local.InjectedFailure"), "{step}: {}", failed.stderr);

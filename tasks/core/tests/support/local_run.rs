@@ -78,6 +78,19 @@ pub fn input(x: &str, y: &str) -> Value {
     })
 }
 
+/// `run(step)` for every step, a few at a time on threads (each refresh starts its own
+/// function processes), in the order of `steps`.
+pub fn for_each_step<T: Send>(steps: &[&str], run: impl Fn(&str) -> T + Sync) -> Vec<T> {
+    let mut results = Vec::new();
+    for chunk in steps.chunks(4) {
+        results.extend(std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk.iter().map(|step| scope.spawn(|| run(step))).collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        }));
+    }
+    results
+}
+
 /// The input refreshing `y` from `x`, with `extra` merged in (objects one level deep).
 pub fn input_with(extra: Value) -> Value {
     let mut input = input("x", "y");

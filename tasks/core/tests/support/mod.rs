@@ -20,8 +20,11 @@ use rds_refresh_core::rds::Rds;
 use rds_refresh_core::state::{RdsAndState, StateTable};
 use serde_json::{Value, json};
 
+/// The workspace root (the directory with Cargo.lock): this module is also used by the
+/// tests of crates at other depths (the CLI's).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repository root")
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.ancestors().find(|dir| dir.join("Cargo.lock").exists()).expect("the workspace root").to_path_buf()
 }
 
 /// A running emulator; stopped when dropped.
@@ -178,6 +181,12 @@ impl Emulator {
     fn control_request(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let response = http(method, &format!("{}/_emulator/{path}", self.url), body);
         serde_json::from_str(&response).unwrap_or(Value::Null)
+    }
+
+    /// Sets moto's own configuration (`/moto-api/config`), e.g. to make its Step Functions
+    /// execute state machines.
+    pub fn moto_config(&self, body: Value) {
+        http("POST", &format!("{}/moto-api/config", self.url), Some(&body));
     }
 
     /// Forgets the RDS calls received so far.

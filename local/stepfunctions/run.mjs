@@ -1,6 +1,7 @@
 // Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
 // every Lambda Task runs the real function binary behind a local Lambda Runtime API; sns:publish
-// Tasks publish to the SNS API at --endpoint.
+// Tasks publish to the SNS API at --endpoint. With --mock-config and --test-case, the Task states
+// the test case mocks (AWS Step Functions Local's mock file format) answer from that file.
 //
 // Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed or timed out
 // (or, with --validate-only, the definition is invalid), 2 usage or setup error,
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util';
 
 import { loadDefinition, readJson, SetupError, UsageError, validate } from './lib/definition.mjs';
 import { LocalLambda } from './lib/lambda.mjs';
+import { loadMockConfig, selectTestCase } from './lib/mock-config.mjs';
 import { Progress } from './lib/progress.mjs';
 import { buildOverrides, checkRunnable, execute, executionContext, staticFunctions } from './lib/runner.mjs';
 
@@ -18,6 +20,8 @@ const USAGE = `usage: run.mjs --definition FILE --functions FILE --bin-dir DIR [
               [--endpoint URL] [--events FILE] [--function-logs | --function-log-file FILE]
               [--wait-ms MS] [--retry-interval-ms MS] [--real-waits] [--execution-name NAME]
               [--fail-after STATE]...
+       run.mjs --definition FILE --functions FILE --mock-config FILE --test-case NAME
+              [--state-machine-name NAME] [--bin-dir DIR] [the options above]
        run.mjs --definition FILE [--functions FILE] --validate-only`;
 
 const OPTIONS = {
@@ -34,6 +38,9 @@ const OPTIONS = {
   'real-waits': { type: 'boolean', default: false },
   'execution-name': { type: 'string' },
   'fail-after': { type: 'string', multiple: true, default: [] },
+  'mock-config': { type: 'string' },
+  'test-case': { type: 'string' },
+  'state-machine-name': { type: 'string' },
   'validate-only': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
@@ -54,7 +61,15 @@ function parseOptions(argv) {
   for (const flag of ['wait-ms', 'retry-interval-ms']) {
     if (!/^\d+$/.test(values[flag])) throw new UsageError(`--${flag} must be a whole number of milliseconds`);
   }
-  if (!values['validate-only'] && !values['bin-dir']) throw new UsageError('--bin-dir is required');
+  const mocking = values['mock-config'] !== undefined;
+  if (mocking !== (values['test-case'] !== undefined)) {
+    throw new UsageError('--mock-config and --test-case go together: the file, and the test case of it to run');
+  }
+  if (values['state-machine-name'] !== undefined && !mocking) {
+    throw new UsageError('--state-machine-name chooses a state machine of the --mock-config file');
+  }
+  // A test case that mocks every state it reaches needs no binaries.
+  if (!values['validate-only'] && !mocking && !values['bin-dir']) throw new UsageError('--bin-dir is required');
   // Checked here rather than left to fail at the first sns:publish or in every function.
   if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
     throw new UsageError('--endpoint must be an http:// or https:// URL');
@@ -112,22 +127,27 @@ async function main(argv) {
     return problems.length ? 1 : 0;
   }
   if (problems.length) throw new SetupError(describeProblems(options.definition, problems));
-  checkRunnable(definition, { endpoint: options.endpoint, failAfter: options['fail-after'] });
+  const mock = options['mock-config'] ? loadTestCase(options, definition) : null;
+  checkRunnable(definition, { endpoint: options.endpoint, failAfter: options['fail-after'], mocking: mock !== null });
 
   const input = options.input ? readJson(options.input, 'input') : {};
   const binDir = options['bin-dir'];
-  const used = staticFunctions(definition);
-  checkBinaries(binDir, used);
+  let lambda = null;
+  if (binDir) {
+    const used = staticFunctions(definition, { except: new Set(mock?.mocks.keys()) });
+    checkBinaries(binDir, used);
+    lambda = new LocalLambda({
+      binDir,
+      functions: [...Object.values(functions), ...used],
+      endpoint: options.endpoint,
+      logs: functionLogs(options),
+    });
+    // Whatever happens next, no function process outlives the runner.
+    process.on('exit', () => lambda.killNow());
+  }
 
   const progress = opening(options.events, 'events file', () => new Progress({ eventsFile: options.events }));
-  const lambda = new LocalLambda({
-    binDir,
-    functions: [...Object.values(functions), ...used],
-    endpoint: options.endpoint,
-    logs: functionLogs(options),
-  });
-  // Whatever happens next, no function process outlives the runner.
-  process.on('exit', () => lambda.killNow());
+  if (mock) say(`◆ test case ${mock.testCase} of ${mock.machine}: ${mock.mocks.size} Task state(s) mocked by ${mock.file}`);
 
   const overrides = buildOverrides(definition, lambda, {
     waitMs: Number(options['wait-ms']),
@@ -135,6 +155,7 @@ async function main(argv) {
     realWaits: options['real-waits'],
     endpoint: options.endpoint,
     failAfter: options['fail-after'],
+    mock,
   });
 
   let execution = null;
@@ -142,7 +163,7 @@ async function main(argv) {
   const onSignal = (signal) => {
     if (signalled) {
       // A second signal: do not wait for a graceful stop.
-      lambda.killNow();
+      lambda?.killNow();
       process.exit(SIGNAL_EXIT[signalled]);
     }
     signalled = signal;
@@ -154,15 +175,16 @@ async function main(argv) {
   let outcome;
   try {
     const context = executionContext({
-      // As a deployed machine would be named after its definition file: refresh.asl.json -> refresh.
-      stateMachineName: path.basename(options.definition).replace(/\.asl\.json$|\.json$/, ''),
+      // The mock config's name for it (as SFN Local knows it), or, as a deployed machine would be
+      // named after its definition file: refresh.asl.json -> refresh.
+      stateMachineName: mock?.machine ?? path.basename(options.definition).replace(/\.asl\.json$|\.json$/, ''),
       executionName: options['execution-name'] ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       input,
     });
     outcome = await execute({ definition, input, context, overrides, progress, onStart: (e) => (execution = e) });
   } finally {
     progress.close();
-    await lambda.stop();
+    await lambda?.stop();
   }
 
   if (signalled) return SIGNAL_EXIT[signalled];
@@ -172,6 +194,16 @@ async function main(argv) {
   }
   say(`error: ${outcome.error}: ${readableCause(outcome.cause)}`);
   return 1;
+}
+
+/** The test case to run from the --mock-config file, checked against the definition. */
+function loadTestCase(options, definition) {
+  const file = options['mock-config'];
+  return selectTestCase(loadMockConfig(file), definition, {
+    file,
+    machine: options['state-machine-name'],
+    testCase: options['test-case'],
+  });
 }
 
 /** A Lambda error's cause is the JSON AWS gives (`{"errorType","errorMessage"}`): show its message. */

@@ -8,19 +8,30 @@ import {
 } from 'aws-local-stepfunctions';
 
 import { allStates, functionNameOf, SetupError, SNS_PUBLISH, taskKind } from './definition.mjs';
+import { mockedTask, UnrunnableStateError } from './mock-config.mjs';
 import { InvocationError } from './runtime-api.mjs';
 import { publish } from './sns.mjs';
 
 // The interpreter's own default when a Task has no TimeoutSeconds (AWS has none).
 const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
 
-/** The function names a definition invokes that are known before it runs. */
-export function staticFunctions(definition) {
+/**
+ * The function names a definition invokes that are known before it runs, leaving out the
+ * states in `except` (those a mock test case answers).
+ */
+export function staticFunctions(definition, { except = null } = {}) {
   const names = new Set();
   for (const [name, state] of allStates(definition)) {
-    if (state.Type !== 'Task') continue;
-    const { functionName } = taskKind(name, state);
-    if (functionName) names.add(functionName);
+    if (state.Type !== 'Task' || except?.has(name)) continue;
+    let kind;
+    try {
+      kind = taskKind(name, state);
+    } catch (error) {
+      // With a mock test case, a state that cannot run here matters only if the case reaches it.
+      if (except && error instanceof SetupError) continue;
+      throw error;
+    }
+    if (kind.functionName) names.add(kind.functionName);
   }
   return names;
 }
@@ -29,11 +40,14 @@ export function staticFunctions(definition) {
  * The setup checks that depend on the run's options, before anything starts: every Task
  * resource can run here (sns:publish needs an `endpoint` to publish to), and every
  * `failAfter` name is a Task state of the definition. Throws a SetupError.
+ *
+ * With a mock test case (`mocking`), which states run for real depends on the path the case
+ * takes: a state that cannot run is reported when the case reaches it (see buildOverrides).
  */
-export function checkRunnable(definition, { endpoint, failAfter = [] } = {}) {
+export function checkRunnable(definition, { endpoint, failAfter = [], mocking = false } = {}) {
   const states = new Map(allStates(definition));
   for (const [name, state] of states) {
-    if (state.Type !== 'Task') continue;
+    if (state.Type !== 'Task' || mocking) continue;
     if (taskKind(name, state).integration === SNS_PUBLISH && !endpoint) {
       throw new SetupError(
         `state ${name}: Resource ${JSON.stringify(SNS_PUBLISH)} cannot run locally without --endpoint ` +
@@ -82,15 +96,41 @@ function failingOnce(name, handler) {
 }
 
 /**
+ * The handler of a Task state that mock test case `testCase` does not mock: the real work when
+ * it can run here, and otherwise one that stops the run, when the case reaches the state, with
+ * a setup error saying what is missing. Unreached states need nothing.
+ */
+function unmockedHandler(name, state, { lambda, endpoint, testCase, file }) {
+  const unrunnable = (why) => async () => {
+    throw new UnrunnableStateError(
+      `test case ${testCase} reaches Task state ${name}, which it does not mock, and ${why}: ` +
+        `mock ${name} in that test case of ${file}`,
+    );
+  };
+  let kind;
+  try {
+    kind = taskKind(name, state);
+  } catch (error) {
+    if (error instanceof SetupError) return unrunnable(`it cannot run locally (${error.message})`);
+    throw error;
+  }
+  if (kind.integration === SNS_PUBLISH && !endpoint) return unrunnable('there is no --endpoint to publish to');
+  if (kind.integration !== SNS_PUBLISH && !lambda) return unrunnable('there is no --bin-dir to run its function from');
+  return taskHandler(name, state, { lambda, endpoint });
+}
+
+/**
  * The run overrides: a local handler per Task state (failing once after its work for the
  * states in `failAfter`), and, unless `realWaits`, every Wait state and Retry interval
  * shortened to `waitMs` / `retryIntervalMs` (MaxAttempts and backoff counts stay).
- * `endpoint` is where sns:publish publishes (see checkRunnable).
+ * `endpoint` is where sns:publish publishes (see checkRunnable). `lambda` may be null when a
+ * mock test case (`mock`, from selectTestCase) is given: the states it mocks answer from the
+ * mock config, and the others run for real when they can.
  */
 export function buildOverrides(
   definition,
   lambda,
-  { waitMs = 10, retryIntervalMs = 10, realWaits = false, endpoint, failAfter = [] } = {},
+  { waitMs = 10, retryIntervalMs = 10, realWaits = false, endpoint, failAfter = [], mock = null } = {},
 ) {
   const taskResourceLocalHandlers = {};
   const waitTimeOverrides = {};
@@ -99,7 +139,10 @@ export function buildOverrides(
 
   for (const [name, state] of allStates(definition)) {
     if (state.Type === 'Task') {
-      const handler = taskHandler(name, state, { lambda, endpoint });
+      let handler;
+      if (mock?.mocks.has(name)) handler = mockedTask(name, mock.mocks.get(name), mock);
+      else if (mock) handler = unmockedHandler(name, state, { lambda, endpoint, testCase: mock.testCase, file: mock.file });
+      else handler = taskHandler(name, state, { lambda, endpoint });
       taskResourceLocalHandlers[name] = failing.has(name) ? failingOnce(name, handler) : handler;
     }
     if (!realWaits) {
@@ -151,6 +194,8 @@ export async function execute({ definition, input, context, overrides, progress,
       return { status: 'TIMED_OUT', error: 'States.Timeout', cause: 'the execution exceeded its TimeoutSeconds' };
     }
     if (error instanceof ExecutionError) {
+      // Not the state machine's failure but the test case's: it needs a state it does not mock.
+      if (error.cause instanceof UnrunnableStateError) throw new SetupError(error.cause.message);
       // The library keeps the state's error as `cause`: its name is the error, its message the cause.
       return { status: 'FAILED', error: error.cause?.name, cause: error.cause?.message };
     }

@@ -1,0 +1,282 @@
+"""What every part of the benchmark shares: the RDS emulator, seeding it, and a tiny Lambda
+Runtime API server that hands one event to a fresh function process and times its answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SOURCE = {"region": "us-east-1", "dbInstanceIdentifier": "x"}
+TARGET = {"region": "us-west-2", "dbInstanceIdentifier": "y"}
+STATE_TABLE = "rds-refresh-state"  # what the emulator creates and scripts/refresh-local names
+
+# Creation times of x's manual snapshots, oldest first; the newest is the one a refresh picks.
+SNAPSHOTS = {
+    "x-2026-11-21": "2026-11-21T05:10:00Z",
+    "x-2026-11-22": "2026-11-22T05:10:00Z",
+    "x-2026-11-23": "2026-11-23T05:10:00Z",
+}
+
+
+class BenchError(Exception):
+    """Something the benchmark needs did not work: the run fails."""
+
+
+class Emulator:
+    """local/emulator/rds_emulator.py on 127.0.0.1 and a free port; stopped by stop() and,
+    should this process die without it, by the end of its stdin (--exit-on-stdin-eof)."""
+
+    def __init__(self) -> None:
+        python = ROOT / ".local/venv/bin/python"
+        if not python.exists():
+            raise BenchError(".local/venv is missing: run scripts/setup")
+        self.process = subprocess.Popen(
+            [str(python), str(ROOT / "local/emulator/rds_emulator.py"), "--host", "127.0.0.1", "--port", "0",
+             "--exit-on-stdin-eof", "--state-table", STATE_TABLE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.process.stdout.readline().strip()
+        if not line.startswith("listening "):
+            self.stop()
+            raise BenchError(f"the emulator did not start (it said {line!r})")
+        self.url = line.removeprefix("listening ")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def control(self, method: str, path: str, body=None):
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method=method,
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    def calls(self) -> dict:
+        """The RDS calls since the last clear: {"calls": {action: n}, "log": [...]}."""
+        return self.control("GET", "calls")
+
+    def clear_calls(self) -> None:
+        self.control("DELETE", "calls")
+
+    def set_transitions(self, transitions: dict) -> None:
+        self.control("DELETE", "transitions")
+        if transitions:
+            self.control("POST", "transitions", transitions)
+
+    def rds(self, region: str):
+        import boto3
+
+        return boto3.client("rds", region_name=region, endpoint_url=self.url,
+                            aws_access_key_id="test", aws_secret_access_key="test")
+
+    def seed(self) -> None:
+        """Forgets everything, then: x with three manual snapshots (the automated one made at
+        its creation is made the oldest) and y, configured and opted in to refreshes from x."""
+        self.control("POST", "reset")
+        source = self.rds(SOURCE["region"])
+        x = SOURCE["dbInstanceIdentifier"]
+        source.create_db_instance(DBInstanceIdentifier=x, Engine="postgres", DBInstanceClass="db.r6g.large",
+                                  MasterUsername="postgres", MasterUserPassword="bench-only-password",
+                                  AllocatedStorage=20)
+        for snapshot in source.describe_db_snapshots(DBInstanceIdentifier=x)["DBSnapshots"]:
+            self.control("POST", "snapshot-status", {"region": SOURCE["region"],
+                                                     "snapshotIdentifier": snapshot["DBSnapshotIdentifier"],
+                                                     "snapshotCreateTime": "2026-11-20T05:10:00Z"})
+        for identifier, created in SNAPSHOTS.items():
+            source.create_db_snapshot(DBInstanceIdentifier=x, DBSnapshotIdentifier=identifier)
+            self.control("POST", "snapshot-status", {"region": SOURCE["region"], "snapshotIdentifier": identifier,
+                                                     "snapshotCreateTime": created})
+        self.rds(TARGET["region"]).create_db_instance(
+            DBInstanceIdentifier=TARGET["dbInstanceIdentifier"], Engine="postgres", DBInstanceClass="db.t3.medium",
+            MasterUsername="postgres", MasterUserPassword="bench-only-password", AllocatedStorage=20,
+            MultiAZ=True, VpcSecurityGroupIds=["sg-0de70000000000001"],
+            PreferredMaintenanceWindow="sun:05:00-sun:05:30", BackupRetentionPeriod=7, DeletionProtection=True,
+            Tags=[{"Key": "team", "Value": "analytics"},
+                  {"Key": "rds-refresh:source", "Value": f"{SOURCE['region']}/{x}"}],
+        )
+
+    def newest_snapshot_arn(self) -> str:
+        newest = max(SNAPSHOTS, key=SNAPSHOTS.get)
+        snapshot = self.rds(SOURCE["region"]).describe_db_snapshots(DBSnapshotIdentifier=newest)["DBSnapshots"][0]
+        return snapshot["DBSnapshotArn"]
+
+
+def function_env(name: str, endpoint: str, runtime_api: str) -> dict:
+    """What a function process gets, as in scripts/refresh-local's runner: dummy credentials,
+    the emulator as AWS_ENDPOINT_URL, no shared config files, and the variables Lambda sets."""
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {key: os.environ[key] for key in keep if key in os.environ}
+    env.update({
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_LOG_FORMAT": "JSON",
+        "RDS_REFRESH_STATE_TABLE": STATE_TABLE,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": f"bench/[$LATEST]{uuid.uuid4().hex}",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
+        "_HANDLER": "bootstrap",
+    })
+    return env
+
+
+class Invocation:
+    def __init__(self, event: bytes, arn: str) -> None:
+        self.id = str(uuid.uuid4())
+        self.event = event
+        self.arn = arn
+        self.delivered = False
+        self.finished = threading.Event()
+        self.finished_at: float | None = None  # time.perf_counter() when the answer arrived
+        self.kind: str | None = None  # "response", "error" or "init/error"
+        self.body: bytes = b""
+
+
+class RuntimeApi:
+    """The Lambda Runtime API of one function process: a server of its own on a free port, so
+    that a request still in flight from an earlier, killed process can never take its event.
+
+    GET /2018-06-01/runtime/invocation/next hands out the armed event (with the headers
+    Lambda sends); POST .../<id>/response or .../<id>/error, or .../init/error, ends it and
+    records when. A process's next GET waits until disarm(), then gets its connection closed.
+    """
+
+    PREFIX = "/2018-06-01/runtime"
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.current: Invocation | None = None
+        self.generation = 0
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path.split("?")[0] != f"{api.PREFIX}/invocation/next":
+                    return self.reply(404, b'{"errorType":"NotFound"}')
+                invocation = api.next_invocation()
+                if invocation is None:
+                    self.close_connection = True
+                    return
+                self.send_response(200)
+                for header, value in (
+                    ("Content-Type", "application/json"),
+                    ("Lambda-Runtime-Aws-Request-Id", invocation.id),
+                    ("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60_000)),
+                    ("Lambda-Runtime-Invoked-Function-Arn", invocation.arn),
+                    ("Lambda-Runtime-Trace-Id", f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0"),
+                    ("Content-Length", str(len(invocation.event))),
+                ):
+                    self.send_header(header, value)
+                self.end_headers()
+                self.wfile.write(invocation.event)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.perf_counter()
+                path = self.path.split("?")[0]
+                if path == f"{api.PREFIX}/init/error":
+                    api.finish(None, "init/error", body, now)
+                    return self.reply(202, b'{"status":"OK"}')
+                parts = path.removeprefix(f"{api.PREFIX}/invocation/").split("/")
+                if len(parts) == 2 and parts[1] in ("response", "error") and api.finish(parts[0], parts[1], body, now):
+                    return self.reply(202, b'{"status":"OK"}')
+                self.reply(400, b'{"errorType":"InvalidRequestID"}')
+
+            def reply(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:
+                pass  # a killed function's connection resets: expected, not worth a traceback
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def arm(self, event: bytes, arn: str) -> Invocation:
+        with self.condition:
+            self.generation += 1
+            self.current = Invocation(event, arn)
+            self.condition.notify_all()
+            return self.current
+
+    def disarm(self) -> None:
+        with self.condition:
+            self.generation += 1
+            self.current = None
+            self.condition.notify_all()
+
+    def next_invocation(self) -> Invocation | None:
+        with self.condition:
+            generation = self.generation
+            while self.generation == generation and (self.current is None or self.current.delivered):
+                self.condition.wait(timeout=1)
+            if self.generation != generation or self.current is None:
+                return None
+            self.current.delivered = True
+            return self.current
+
+    def finish(self, request_id: str | None, kind: str, body: bytes, at: float) -> bool:
+        with self.condition:
+            invocation = self.current
+            if invocation is None or invocation.finished.is_set():
+                return False
+            if request_id is not None and (request_id != invocation.id or not invocation.delivered):
+                return False
+            invocation.kind, invocation.body, invocation.finished_at = kind, body, at
+            invocation.finished.set()
+            return True
+
+    def close(self) -> None:
+        self.disarm()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)

@@ -56,7 +56,7 @@ pub struct StartArgs {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = true)]
 pub struct InputArgs {
-    /// The execution input as JSON (`-` for stdin), as documented in schemas/input.schema.json.
+    /// The execution input as JSON (`-` for stdin), as documented in schemas/refresh-input.schema.json.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["source", "target", "mode", "dry_run"])]
     pub input: Option<PathBuf>,
     /// The source instance, `REGION/ID` (only its snapshots are read).

@@ -76,8 +76,10 @@ def find_binaries(tasks: list[str]) -> tuple[dict[str, Path], str, str | None]:
         described = "`cargo lambda build --release`'s `target/lambda/<task>/bootstrap`, as scripts/check-deploy builds them"
     else:
         say("target/lambda/<task>/bootstrap is missing or not built for this machine: "
-            "building with cargo build --release --workspace --bins instead")
-        subprocess.run(["cargo", "build", "--quiet", "--release", "--workspace", "--bins"], cwd=ROOT, check=True)
+            "building with cargo build --release instead")
+        # The tasks only: the CLI is not a function.
+        build = ["cargo", "build", "--quiet", "--release", "--workspace", "--exclude", "rds-refresh-cli", "--bins"]
+        subprocess.run(build, cwd=ROOT, check=True)
         binaries = {task: target / "release" / task for task in tasks}
         described = "`cargo build --release`'s `target/release/<task>` (cargo-lambda's were missing)"
     missing = [str(path) for path in binaries.values() if not runs_here(path)]

@@ -1,5 +1,6 @@
 //! `list`: recent executions with their status, target and snapshot.
 use aws_sdk_sfn::Client;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -7,13 +8,19 @@ use crate::error::CliError;
 use crate::render::time;
 use crate::sfn::api_error;
 
-#[derive(Debug, Serialize)]
+// An interface for scripts: its schema is schemas/cli/list.schema.json (see schemas.rs).
+/// One execution, as `rds-refresh list --format json` shows it (an array of these).
+#[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(title = "rds-refresh list --format json (one item)")]
 pub struct Execution {
     pub name: String,
     pub execution_arn: String,
+    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED (or any status Step Functions adds).
     pub status: String,
+    /// RFC 3339.
     pub started_at: String,
+    /// RFC 3339; `null` while it runs.
     pub stopped_at: Option<String>,
     /// `region/id` from the input, when it is a refresh input.
     pub target: Option<String>,

@@ -3,6 +3,8 @@ mod args;
 mod error;
 mod list;
 mod render;
+#[cfg(test)]
+mod schemas;
 mod sfn;
 mod start;
 mod timeline;
@@ -54,7 +56,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let timeline = Timeline::from_events(sfn::history(&client, &args.execution).await?);
             match args.format {
                 Format::Text => print!("{}", render::timeline_text(&args.execution, &timeline)),
-                Format::Json => println!("{:#}", render::timeline_json(&args.execution, &timeline)),
+                Format::Json => print_json(&render::history_report(&args.execution, &timeline)),
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -63,11 +65,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let executions = list::list(&client, &args.state_machine, args.max).await?;
             match args.format {
                 Format::Text => print!("{}", list::text(&executions)),
-                Format::Json => println!("{:#}", serde_json::to_value(&executions).unwrap_or_default()),
+                Format::Json => print_json(&executions),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).expect("plain data serializes"));
 }
 
 /// The end of a followed execution: its output on stdout (for scripts), the error and cause

@@ -1,8 +1,10 @@
 //! How timelines, changes and executions are written for people (text) and programs (JSON).
 use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 
-use crate::timeline::{Change, Outcome, Status, Timeline};
+use crate::timeline::{Change, Outcome, Status, Timeline, Unavailable};
 
 pub fn time(at: f64) -> String {
     DateTime::from_secs_f64(at).fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| at.to_string())
@@ -87,12 +89,66 @@ fn unavailable_text(timeline: &Timeline) -> String {
     }
 }
 
-/// The timeline as JSON, for `history --format json`.
-pub fn timeline_json(execution: &str, timeline: &Timeline) -> Value {
-    let mut value = serde_json::to_value(timeline).unwrap_or(Value::Null);
-    value["execution"] = json!(execution);
-    value["unavailable"] = serde_json::to_value(timeline.unavailable()).unwrap_or(Value::Null);
-    value
+// An interface for scripts: its schema is schemas/cli/history.schema.json (see schemas.rs).
+/// What `rds-refresh history --format json` prints: an execution's timeline.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(title = "rds-refresh history --format json")]
+pub struct HistoryReport {
+    pub execution_arn: String,
+    pub status: Status,
+    /// Each visit of a state, in order.
+    pub steps: Vec<StepReport>,
+    /// The execution's output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error name, when it failed, timed out or was aborted.
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// `null`: this execution did not take the target down.
+    pub unavailable: Option<Unavailable>,
+}
+
+/// One visit of a state.
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StepReport {
+    pub state: String,
+    /// RFC 3339.
+    pub entered_at: String,
+    /// RFC 3339; `null` while the state runs.
+    pub exited_at: Option<String>,
+    pub seconds: Option<f64>,
+    /// Task attempts (1 + retries); 0 for states that run no task.
+    pub attempts: u32,
+    /// Every failed attempt's error name, in order.
+    pub errors: Vec<String>,
+    /// The error a Catch took, when the state was left after a failure.
+    pub caught: Option<String>,
+}
+
+pub fn history_report(execution: &str, timeline: &Timeline) -> HistoryReport {
+    let outcome = timeline.outcome.as_ref();
+    HistoryReport {
+        execution_arn: execution.to_owned(),
+        status: outcome.map_or(Status::Running, |outcome| outcome.status),
+        steps: timeline
+            .steps
+            .iter()
+            .map(|step| StepReport {
+                state: step.state.clone(),
+                entered_at: time(step.entered_at),
+                exited_at: step.exited_at.map(time),
+                seconds: step.seconds(),
+                attempts: step.attempts,
+                errors: step.errors.clone(),
+                caught: step.caught.clone(),
+            })
+            .collect(),
+        output: outcome.and_then(|outcome| outcome.output.clone()),
+        error: outcome.and_then(|outcome| outcome.error.clone()),
+        cause: outcome.and_then(|outcome| outcome.cause.clone()),
+        unavailable: timeline.unavailable(),
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! Pure: the Step Functions history is turned into [`Event`]s by `history.rs`, so this can
 //! be tested with events written by hand. [`Timeline::apply`] takes events one at a time
 //! and says what changed, which is what `watch` shows as it goes.
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -43,7 +44,8 @@ pub enum EventKind {
     Other,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+/// The execution's status, in Step Functions' words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Status {
     Running,
@@ -54,8 +56,7 @@ pub enum Status {
 }
 
 /// One visit of a state.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Step {
     pub state: String,
     pub entered_at: f64,
@@ -79,26 +80,24 @@ impl Step {
 }
 
 /// How the execution ended.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
     pub status: Status,
     pub at: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
 }
 
 /// The stretch of time the target's name did not serve, as far as the execution saw it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unavailable {
+    /// RFC 3339: when the target was renamed away (swap) or deleted (replace).
     pub started_at: String,
-    /// `None`: the execution ended before the target was back.
+    /// RFC 3339; `null`: the execution ended before the target was back.
     pub ended_at: Option<String>,
+    /// `null` with `endedAt`.
     pub seconds: Option<f64>,
 }
 
@@ -122,15 +121,12 @@ pub enum Change {
     Ended(Outcome),
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Timeline {
     pub steps: Vec<Step>,
     pub outcome: Option<Outcome>,
     /// Seen so far; the next `apply` skips events up to this one.
-    #[serde(skip)]
     pub last_event_id: i64,
-    #[serde(skip)]
     unavailable: UnavailableSeen,
 }
 

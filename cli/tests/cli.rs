@@ -271,8 +271,11 @@ fn history_is_the_timeline_with_the_time_the_target_was_unavailable() {
     assert_eq!(restore["errors"].as_array().unwrap().len(), 3);
     assert_eq!(restore["caught"], restore["errors"][2]);
     assert!(restore["errors"][0].as_str().is_some_and(|error| !error.is_empty()), "{restore}");
-    assert_eq!(history["outcome"]["status"], "FAILED");
-    assert_eq!(history["outcome"]["error"], "RestoreFailed");
+    assert_eq!(history["status"], "FAILED");
+    assert_eq!(history["error"], "RestoreFailed");
+    assert_eq!(history["cause"], "the restore failed");
+    assert_eq!(history["executionArn"], failed.as_str());
+    assert!(restore["seconds"].as_f64().is_some_and(|seconds| seconds >= 2.0), "two 1-second retry pauses: {restore}");
     assert_eq!(history["unavailable"], json!({"startedAt": "2026-11-25T10:00:00Z", "endedAt": null, "seconds": null}));
 
     let out = rds_refresh(&["history", failed]);

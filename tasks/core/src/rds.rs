@@ -55,3 +55,8 @@ pub async fn find_instance(client: &Client, id: &str) -> Result<Option<DbInstanc
 pub fn format_time(time: &DateTime) -> String {
     time.fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| time.to_string())
 }
+
+/// The current time as RFC 3339 text (see [`format_time`]).
+pub fn now() -> String {
+    format_time(&DateTime::from(std::time::SystemTime::now()))
+}

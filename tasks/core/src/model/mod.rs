@@ -34,6 +34,12 @@ impl InstanceRef {
             .map_err(|rule| TaskError::invalid_input(format!("{path}.dbInstanceIdentifier"), rule))
     }
 
+    /// The instance called `id` in the same region (another name of the same place: swap
+    /// mode's temporary and retired names).
+    pub fn named(&self, id: &str) -> InstanceRef {
+        InstanceRef { region: self.region.clone(), db_instance_identifier: id.to_owned() }
+    }
+
     /// `region/identifier`, the form used in messages and in the `rds-refresh:source` tag.
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.region, self.db_instance_identifier)

@@ -11,11 +11,7 @@ use aws_sdk_rds::types::DbInstance;
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::model::{CopyRef, InstanceRef};
-use std::time::SystemTime;
-
-use aws_sdk_rds::primitives::DateTime;
-
-use crate::rds::{Rds, find_instance, format_time};
+use crate::rds::{Rds, find_instance, now};
 use crate::tags::{self, tag};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::describe_target::check_opted_in;
@@ -68,7 +64,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let client = rds.client(&target.region);
     let id = &target.db_instance_identifier;
     let final_snapshot = input.final_snapshot.then(|| final_snapshot_identifier(target, &input.execution));
-    let started_at = format_time(&DateTime::from(SystemTime::now()));
+    let started_at = now();
     let outcome = match find_instance(&client, id).await? {
         None => DeleteOutcome::Absent,
         Some(instance) if instance.db_instance_status() == Some("deleting") => DeleteOutcome::AlreadyDeleting,

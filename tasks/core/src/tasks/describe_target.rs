@@ -1,17 +1,15 @@
 //! describe-target: reads the target's configuration before anything is changed, keeps it in
 //! the state table, and says what the new target will be given.
-use std::time::SystemTime;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_rds::primitives::DateTime;
 use aws_sdk_rds::types::DbInstance;
 
 use crate::TaskError;
 use crate::identifiers::swap_identifiers;
 use crate::model::{InstanceRef, SnapshotRef, TargetConfiguration, TargetSpec};
-use crate::rds::{find_instance, format_time};
+use crate::rds::{find_instance, now};
 use crate::state::RdsAndState;
 use crate::tags;
 
@@ -102,10 +100,7 @@ pub async fn inspect(
     // was kept before the old one was deleted.
     let finished = instance.as_ref().filter(|i| !tags::to_map(i.tag_list()).contains_key(tags::RESTORING));
     let (configuration_source, captured_at, captured) = match finished {
-        Some(instance) => {
-            let now = format_time(&DateTime::from(SystemTime::now()));
-            (ConfigurationSource::Live, Some(now), Some(configuration_of(instance)))
-        }
+        Some(instance) => (ConfigurationSource::Live, Some(now()), Some(configuration_of(instance))),
         None => match clients.state.stored_configuration(&target).await? {
             Some(stored) if stored.source != source.display_name() => {
                 return Err(TaskError::TargetNotOptedIn(format!(

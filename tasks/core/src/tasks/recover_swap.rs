@@ -45,14 +45,14 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let names = input.target_state.as_ref().and_then(|state| state.swap.as_ref());
     let (Mode::Swap, Some(names)) = (input.mode, names) else { return Ok(Output { recovery: Recovery::None }) };
     let client = rds.client(&input.target.region);
-    let named = |id: &str| InstanceRef { region: input.target.region.clone(), db_instance_identifier: id.to_owned() };
     let target = find_instance(&client, &input.target.db_instance_identifier).await?;
     let retired = find_instance(&client, &names.retired).await?;
     let temporary = find_instance(&client, &names.temporary).await?;
     let recovery = match (target, retired, temporary) {
         // Renamed away, the new one not yet in its place: put the old one back.
         (None, Some(_), _) => {
-            rename(&client, &input.source, &named(&names.retired), &input.target.db_instance_identifier).await?;
+            rename(&client, &input.source, &input.target.named(&names.retired), &input.target.db_instance_identifier)
+                .await?;
             Recovery::RenamedBack
         }
         // Not switched: the target serves; the temporary instance goes.

@@ -1,18 +1,15 @@
 //! rename-target: one of swap mode's renames: the old target to its retired name, or the
 //! new instance to the target's name. Never onto a name that exists: RDS refuses that, and
 //! a stand-in that allowed it would overwrite an instance.
-use std::time::SystemTime;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use aws_sdk_rds::Client;
-use aws_sdk_rds::primitives::DateTime;
 
 use crate::TaskError;
 use crate::error::from_sdk;
 use crate::model::InstanceRef;
-use crate::rds::{Rds, find_instance, format_time};
+use crate::rds::{Rds, find_instance, now};
 use crate::tasks::describe_target::check_opted_in;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -37,7 +34,7 @@ pub struct Output {
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let Input { source, from, to } = input;
     let client = rds.client(&from.region);
-    let started_at = format_time(&DateTime::from(SystemTime::now()));
+    let started_at = now();
     let outcome = rename(&client, &source, &from, &to).await?;
     Ok(Output { outcome: outcome.into(), started_at })
 }
@@ -50,7 +47,7 @@ pub async fn rename(
     from: &InstanceRef,
     to: &str,
 ) -> Result<&'static str, TaskError> {
-    let target = InstanceRef { region: from.region.clone(), db_instance_identifier: to.to_owned() };
+    let target = from.named(to);
     let old = find_instance(client, &from.db_instance_identifier).await?;
     let new = find_instance(client, to).await?;
     match (old, new) {

@@ -38,7 +38,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     target.validate("target")?;
     let client = rds.client(&target.region);
     let id = restore_as.as_ref().unwrap_or(&target.db_instance_identifier);
-    let target = InstanceRef { region: target.region.clone(), db_instance_identifier: id.clone() };
+    let target = target.named(id);
     if let Some(existing) = find_instance(&client, id).await? {
         // The temporary instance of an earlier, failed swap, being removed: wait for it.
         if existing.db_instance_status() == Some("deleting") {

@@ -1,17 +1,14 @@
 //! tag-target: the last step of a refresh: tags the new target with where it came from,
 //! and removes the mark that said its refresh had not finished.
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_rds::primitives::DateTime;
-
 use crate::TaskError;
 use crate::error::from_sdk;
 use crate::model::{CopyRef, InstanceRef, SnapshotRef};
-use crate::rds::{Rds, find_instance, format_time};
+use crate::rds::{Rds, find_instance, now};
 use crate::tags::{self, tag};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -39,7 +36,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .await?
         .ok_or_else(|| TaskError::RestoreFailed(format!("{} does not exist", target.display_name())))?;
     let arn = instance.db_instance_arn().unwrap_or_default();
-    let tags = provenance_tags(&input, &format_time(&DateTime::from(SystemTime::now())));
+    let tags = provenance_tags(&input, &now());
     client
         .add_tags_to_resource()
         .resource_name(arn)

@@ -1,13 +1,13 @@
 //! wait-available: says whether the restored target is `available`, and where it listens;
 //! given a configuration, also whether every setting of it has taken effect.
+use std::time::SystemTime;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::TaskError;
-use std::time::SystemTime;
-
 use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 
+use crate::TaskError;
 use crate::model::{Downtime, Endpoint, InstanceRef, TargetConfiguration};
 use crate::rds::{Rds, find_instance, format_time};
 use crate::tags;

@@ -3,18 +3,18 @@ Runtime API server that hands one event to a fresh function process and times it
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The emulator's launcher and control client, shared with its own tests.
+sys.path.insert(0, str(ROOT / "local/emulator"))
+from emulator_process import EmulatorProcess  # noqa: E402
 
 SOURCE = {"region": "us-east-1", "dbInstanceIdentifier": "x"}
 TARGET = {"region": "us-west-2", "dbInstanceIdentifier": "y"}
@@ -32,48 +32,17 @@ class BenchError(Exception):
     """Something the benchmark needs did not work: the run fails."""
 
 
-class Emulator:
-    """local/emulator/rds_emulator.py on 127.0.0.1 and a free port; stopped by stop() and,
-    should this process die without it, by the end of its stdin (--exit-on-stdin-eof)."""
+class Emulator(EmulatorProcess):
+    """The emulator with the state table refresh-local names, and the benchmark's seeding."""
 
     def __init__(self) -> None:
         python = ROOT / ".local/venv/bin/python"
         if not python.exists():
             raise BenchError(".local/venv is missing: run scripts/setup")
-        self.process = subprocess.Popen(
-            [str(python), str(ROOT / "local/emulator/rds_emulator.py"), "--host", "127.0.0.1", "--port", "0",
-             "--exit-on-stdin-eof", "--state-table", STATE_TABLE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        line = self.process.stdout.readline().strip()
-        if not line.startswith("listening "):
-            self.stop()
-            raise BenchError(f"the emulator did not start (it said {line!r})")
-        self.url = line.removeprefix("listening ")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                self.process.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def control(self, method: str, path: str, body=None):
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method=method,
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.load(response)
+        try:
+            super().__init__("--state-table", STATE_TABLE, python=str(python))
+        except RuntimeError as error:
+            raise BenchError(str(error)) from None
 
     def calls(self) -> dict:
         """The RDS calls since the last clear: {"calls": {action: n}, "log": [...]}."""
@@ -86,12 +55,6 @@ class Emulator:
         self.control("DELETE", "transitions")
         if transitions:
             self.control("POST", "transitions", transitions)
-
-    def rds(self, region: str):
-        import boto3
-
-        return boto3.client("rds", region_name=region, endpoint_url=self.url,
-                            aws_access_key_id="test", aws_secret_access_key="test")
 
     def seed(self) -> None:
         """Forgets everything, then: x with three manual snapshots (the automated one made at

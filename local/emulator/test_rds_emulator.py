@@ -6,54 +6,20 @@ Run: .local/venv/bin/python -m unittest discover -s local/emulator
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import unittest
-import urllib.request
-from pathlib import Path
+import urllib.error
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-HERE = Path(__file__).resolve().parent
+from emulator_process import EmulatorProcess
 
 
-class Emulator:
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "rds_emulator.py"), "--port", "0", "--exit-on-stdin-eof"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        line = self.process.stdout.readline()
-        assert line.startswith("listening "), line
-        self.url = line.split()[1]
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=10)
-
-    def rds(self, region: str):
-        return boto3.client(
-            "rds",
-            region_name=region,
-            endpoint_url=self.url,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-        )
-
-    def control(self, method: str, path: str, body=None):
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
-            method=method,
-        )
-        with urllib.request.urlopen(request) as response:
-            return json.load(response)
+class Emulator(EmulatorProcess):
+    def rds(self, region: str, config=None):
+        # One attempt: a test of an injected fault must see the fault, not a retry's answer.
+        return super().rds(region, config or Config(retries={"total_max_attempts": 1, "mode": "standard"}))
 
 
 def create_instance(rds, identifier: str) -> None:

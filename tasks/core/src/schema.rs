@@ -1,9 +1,11 @@
-//! The JSON Schemas of the execution input and output and of every task's input and output.
+//! The JSON Schemas of the execution input and output, of every task's input and output, and
+//! of the error names a task fails with.
 //!
 //! `schemas/` holds them as generated here; a test fails when the two differ
 //! (regenerate with `UPDATE_SCHEMAS=1 cargo test -p rds-refresh-core --test schemas`).
-use schemars::{Schema, schema_for};
+use schemars::{Schema, json_schema, schema_for};
 
+use crate::TaskError;
 use crate::model::{RefreshOutput, RefreshRequest};
 use crate::tasks::*;
 
@@ -13,6 +15,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("refresh-input.schema.json", schema_for!(RefreshRequest)),
         ("refresh-output.schema.json", schema_for!(RefreshOutput)),
         ("dry-run-output.schema.json", schema_for!(plan_refresh::Output)),
+        ("task-error.schema.json", task_error_names()),
         ("check-input.input.schema.json", schema_for!(check_input::Input)),
         ("check-input.output.schema.json", schema_for!(check_input::Output)),
         ("plan-refresh.input.schema.json", schema_for!(plan_refresh::Input)),
@@ -46,4 +49,16 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("prune-copies.input.schema.json", schema_for!(prune_copies::Input)),
         ("prune-copies.output.schema.json", schema_for!(prune_copies::Output)),
     ]
+}
+
+/// The Lambda `errorType` of a failed task: one of [`TaskError::NAMES`], the names the state
+/// machine's Retry and Catch match (mocked answers are checked against it, too).
+fn task_error_names() -> Schema {
+    json_schema!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "rds-refresh task error name",
+        "description": "The errorType of a failed rds-refresh task: the name Step Functions' Retry and Catch match.",
+        "type": "string",
+        "enum": TaskError::NAMES,
+    })
 }

@@ -53,7 +53,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         }
         Command::History(args) => {
             let client = sfn::client_for(&args.execution).await;
-            let timeline = Timeline::from_events(sfn::history(&client, &args.execution).await?);
+            let timeline = Timeline::from_events(sfn::history_after(&client, &args.execution, 0).await?);
             match args.format {
                 Format::Text => print!("{}", render::timeline_text(&args.execution, &timeline)),
                 Format::Json => print_json(&render::history_report(&args.execution, &timeline)),

@@ -39,14 +39,32 @@ pub fn api_error<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::
     CliError::Api { operation, code, message }
 }
 
-/// Every event of the execution's history so far, oldest first, all pages.
-pub async fn history(client: &Client, execution: &str) -> Result<Vec<Event>, CliError> {
-    let mut pages = client.get_execution_history().execution_arn(execution).max_results(1000).into_paginator().send();
+/// The events of the execution's history after event `after` (0: all of them), oldest first.
+///
+/// Read newest first, stopping at the first page that reaches an event already seen: a
+/// `watch` poll of a long execution reads the few new events, not the whole history again.
+/// (A server that ignores `reverseOrder` and sends everything in one page, like moto's, gives
+/// the same result.)
+pub async fn history_after(client: &Client, execution: &str, after: i64) -> Result<Vec<Event>, CliError> {
+    // Following: a poll rarely finds more than a few new events. Reading it all: big pages.
+    let page_size = if after == 0 { 1000 } else { 50 };
+    let mut pages = client
+        .get_execution_history()
+        .execution_arn(execution)
+        .reverse_order(true)
+        .max_results(page_size)
+        .into_paginator()
+        .send();
     let mut events = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|error| api_error("GetExecutionHistory", error))?;
-        events.extend(page.events().iter().map(event_of));
+        let seen_before = page.events().iter().any(|event| event.id() <= after);
+        events.extend(page.events().iter().filter(|event| event.id() > after).map(event_of));
+        if seen_before {
+            break;
+        }
     }
+    events.sort_by_key(|event| event.id);
     Ok(events)
 }
 

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::args::PollArgs;
 use crate::error::CliError;
 use crate::render::change_line;
-use crate::sfn::{api_error, history, status_of};
+use crate::sfn::{api_error, history_after, status_of};
 use crate::timeline::{Change, Outcome, Status, Timeline};
 
 /// Follows `execution` until it is no longer running; returns how it ended.
@@ -23,7 +23,7 @@ pub async fn watch(client: &Client, execution: &str, poll: PollArgs) -> Result<O
             .send()
             .await
             .map_err(|error| api_error("DescribeExecution", error))?;
-        for event in history(client, execution).await? {
+        for event in history_after(client, execution, timeline.last_event_id).await? {
             for change in timeline.apply(event) {
                 display.show(&change);
             }

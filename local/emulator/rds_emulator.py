@@ -3,11 +3,11 @@
 
 Stock moto (see ../../README.md, "Running it with no AWS account") answers every RDS call at
 once: instances are available the moment they are created and vanish the moment they are
-deleted, snapshots are never `creating`, and no call ever fails on purpose; and it renames an
-instance onto an existing identifier by overwriting that instance (here it is refused with
-DBInstanceAlreadyExists, as AWS does). A refresh's wait
-loops, retries and failure paths would never run. This launcher patches moto in-process and
-adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
+deleted, snapshots are never `creating`, and no call ever fails on purpose; and it skips many of
+AWS's rules. A refresh's wait loops, retries and failure paths would never run. This launcher
+patches moto in-process: aws_rules.py makes it refuse what AWS refuses (with AWS's error codes
+and messages; the list, with references, is in README.md), and a small control API under
+`/_emulator/` (JSON over HTTP, on the same port) makes statuses take time and calls fail:
 
   POST   /_emulator/transitions    {"instance.creating": {"reads": 2}, "snapshot.creating": {"seconds": 5}, ...}
          From now on, new instances stay `creating`, deleted ones stay visible as `deleting`,
@@ -15,7 +15,24 @@ adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
          new snapshots and copies stay `creating` (or the status given as "status", such as
          `pending`), for the next N describe calls that return them ({"reads": N}) or for S
          seconds ({"seconds": S}).
+         Any of these may also take "phases": statuses shown *before* the held one, each for its
+         own reads or seconds, written ["status", N] (N reads) or {"status": ..., "reads"|"seconds": ...}.
+         E.g. a delete whose first describe is stale, then `delete-precheck`, then 2 reads of `deleting`:
+           {"instance.deleting": {"phases": [["available", 1], ["delete-precheck", 1]], "reads": 2}}
+         (the DeleteDBInstance response itself shows the first phase's status).
+         "instance.after-create" has no status of its own: the statuses a created or restored
+         instance passes through once `creating` is over (at once if instance.creating is not
+         set), each for the same reads or seconds, before it is `available`:
+           {"instance.after-create": {"statuses": ["backing-up", "configuring-enhanced-monitoring"], "reads": 2}}
+         or with "phases" in place of "statuses" and the timing, to time each one.
          Merged into the current settings; a null value removes one. GET shows, DELETE clears.
+  POST   /_emulator/instance-status {"region": "us-west-2", "dbInstanceIdentifier": "y",
+                                     "status": "maintenance", "reads": 2 | "seconds": 30 (optional)}
+         Puts an existing instance into any status (`maintenance`, `backing-up`,
+         `storage-optimization`, `delete-precheck`, `stopped`, ...) for N reads or S seconds, then
+         back to `available`; with neither, until it is set again. While an instance is not
+         `available`, ModifyDBInstance (a rename too) and DeleteDBInstance are refused as AWS
+         refuses them (InvalidDBInstanceState; in `storage-optimization` only storage changes are).
   POST   /_emulator/faults         {"action": "CopyDBSnapshot", "code": "Throttling", "status": 400,
                                     "message": "Rate exceeded", "count": 2,
                                     "dbInstanceIdentifier": "y" (optional), "region": "us-west-2" (optional)}
@@ -25,8 +42,10 @@ adds a small control API under `/_emulator/` (JSON over HTTP, on the same port):
                                      "snapshotCreateTime": "2026-11-22T05:10:00Z"}
          Sets a snapshot's status and/or creation time (either may be left out).
   GET    /_emulator/calls          {"calls": {"DescribeDBInstances": 12, ...}, "log": [...]}
-         Every RDS call received, by action, and in order with its region, instance and
-         parameters (passwords left out). DELETE resets.
+         Every RDS call received, by action, and in order with its region, the access key
+         that signed it ("accessKey"), the instance it names and that instance's tags at
+         that moment ("resourceTags", for IAM's rds:db-tag conditions), and its parameters
+         (passwords left out). DELETE resets.
   POST   /_emulator/reset          Forgets everything: moto's state, transitions, faults, calls.
 
 It also provisions what the deployed stack provides besides RDS: the state table that the
@@ -57,6 +76,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
+import aws_rules
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import RDSClientError
@@ -74,18 +94,60 @@ TRANSITIONS = {
     "instance.modifying": ("modifying", "available"),
     "instance.renaming": ("renaming", "available"),
     "snapshot.creating": ("creating", "available"),
+    # No status of its own: the statuses a new (created or restored) instance passes through
+    # after `creating`, before it is `available`.
+    "instance.after-create": (None, "available"),
 }
+AFTER_CREATE = "instance.after-create"
+
+
+def _timing(setting: dict) -> dict:
+    return {k: setting[k] for k in ("reads", "seconds") if k in setting}
+
+
+def _phase(spec: Any) -> "Phase":
+    """A phase from its control-API form: ["status", N] (N reads) or {"status", "reads"|"seconds"}."""
+    if isinstance(spec, list):
+        status, reads = spec
+        return Phase(status=status, reads=int(reads))
+    reads, seconds = spec.get("reads"), spec.get("seconds")
+    return Phase(
+        status=spec["status"],
+        reads=int(reads) if reads is not None else None,
+        seconds=float(seconds) if seconds is not None else None,
+    )
+
+
+@dataclasses.dataclass
+class Phase:
+    """A status held for N client reads or S seconds (exactly one is set)."""
+
+    status: str
+    reads: int | None = None
+    seconds: float | None = None
 
 
 @dataclasses.dataclass
 class Pending:
-    """A resource held in a transitional status until its reads or seconds run out."""
+    """A resource held in transitional statuses, one phase after another, until the last
+    phase's reads or seconds run out; it then takes `final_status` (None: an instance is gone)."""
 
     resource: Any
     backend: RDSBackend
     final_status: str | None
-    reads_left: int | None
-    deadline: float | None
+    phases: list[Phase]
+    reads_left: int | None = None
+    deadline: float | None = None
+
+    def start_next(self) -> bool:
+        """Enters the next phase; False when there is none left."""
+        if not self.phases:
+            return False
+        phase = self.phases.pop(0)
+        self.resource.status = phase.status
+        self.reads_left = phase.reads
+        self.deadline = time.monotonic() + phase.seconds if phase.seconds is not None else None
+        return True
 
     def is_over(self, now: float) -> bool:
         if self.reads_left is not None:
@@ -139,25 +201,34 @@ class State:
         self.calls: dict[str, int] = {}
         self.log: list[dict[str, Any]] = []
 
-    def hold(self, kind: str, resource: Any, backend: RDSBackend) -> None:
-        """Puts `resource` into the transitional status of `kind`, if that transition is set."""
+    def phases_of(self, kind: str) -> list[Phase]:
+        """The phases the transition `kind` holds a resource in, as currently set."""
         setting = self.transitions.get(kind)
-        if not setting:
-            return
-        holding, final = TRANSITIONS[kind]
+        phases: list[Phase] = []
+        if setting and kind != AFTER_CREATE:
+            phases += [_phase(p) for p in setting.get("phases", [])]
+            phases.append(_phase({"status": setting.get("status", TRANSITIONS[kind][0]), **_timing(setting)}))
+        if kind == "instance.creating":
+            phases += self.phases_of(AFTER_CREATE)
+        elif kind == AFTER_CREATE and setting:
+            if "phases" in setting:
+                phases += [_phase(p) for p in setting["phases"]]
+            else:
+                phases += [_phase({"status": status, **_timing(setting)}) for status in setting["statuses"]]
+        return phases
+
+    def hold(self, kind: str, resource: Any, backend: RDSBackend) -> bool:
+        """Puts `resource` through the phases of `kind`, if that transition is set; True if so."""
+        return self.hold_phases(resource, backend, self.phases_of(kind), TRANSITIONS[kind][1])
+
+    def hold_phases(self, resource: Any, backend: RDSBackend, phases: list[Phase], final: str | None) -> bool:
+        if not phases:
+            return False
         self.release(resource)
-        resource.status = setting.get("status", holding)
-        reads = setting.get("reads")
-        seconds = setting.get("seconds")
-        self.pending.append(
-            Pending(
-                resource=resource,
-                backend=backend,
-                final_status=final,
-                reads_left=int(reads) if reads is not None else None,
-                deadline=time.monotonic() + float(seconds) if seconds is not None else None,
-            )
-        )
+        pending = Pending(resource=resource, backend=backend, final_status=final, phases=list(phases))
+        pending.start_next()
+        self.pending.append(pending)
+        return True
 
     def release(self, resource: Any) -> None:
         """Forgets any transition of `resource`, leaving its status as it is."""
@@ -165,10 +236,15 @@ class State:
 
     def finish_due(self) -> None:
         now = time.monotonic()
-        due = [p for p in self.pending if p.is_over(now)]
-        self.pending = [p for p in self.pending if not p.is_over(now)]
-        for pending in due:
-            pending.finish()
+        still: list[Pending] = []
+        for pending in self.pending:
+            while pending.is_over(now):
+                if not pending.start_next():
+                    pending.finish()
+                    break
+            else:
+                still.append(pending)
+        self.pending = still
 
     def count_read(self, resources: list[Any]) -> None:
         returned = {id(r) for r in resources}
@@ -188,7 +264,8 @@ _client_read = threading.local()
 
 
 def _patch_moto() -> None:
-    """Hooks the transitions into moto's RDS backend."""
+    """Hooks the transitions into moto's RDS backend, and AWS's rules (aws_rules.py) into moto."""
+    aws_rules.install()
 
     def after(original: Callable, hook: Callable) -> Callable:
         def wrapper(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
@@ -220,12 +297,11 @@ def _patch_moto() -> None:
     original_delete = RDSBackend.delete_db_instance
 
     def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
-        existing = self.databases.get(db_instance_identifier)
-        if existing is not None and existing.status == "deleting":
-            raise RDSClientError("InvalidDBInstanceState", f"Instance {db_instance_identifier} is already being deleted.")
+        # A second delete, and a delete in a status AWS refuses, are answered in aws_rules.
         instance = original_delete(self, db_instance_identifier, *args, **kwargs)
-        if "instance.deleting" in STATE.transitions and STATE.transitions["instance.deleting"]:
+        if STATE.phases_of("instance.deleting"):
             # moto forgets the instance at once; AWS keeps showing it as `deleting` for a while.
+            instance.emulator_deleting = True
             self.databases[db_instance_identifier] = instance
             STATE.hold("instance.deleting", instance, self)
         return instance
@@ -324,6 +400,31 @@ def _parse_time(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _check_timing(where: str, setting: dict, required: bool = True) -> None:
+    timing = _timing(setting)
+    if not timing and not required:
+        return
+    if len(timing) != 1:
+        raise ControlError(f"{where}: expected {{\"reads\": N}} or {{\"seconds\": S}}")
+    value = next(iter(timing.values()))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ControlError(f"{where}: expected a number >= 0")
+
+
+def _check_phases(kind: str, phases: Any) -> None:
+    if not isinstance(phases, list) or not phases:
+        raise ControlError(f"{kind}: phases must be a non-empty list")
+    for spec in phases:
+        if isinstance(spec, list):
+            if len(spec) != 2 or not isinstance(spec[0], str):
+                raise ControlError(f"{kind}: a phase is [\"status\", reads] or {{\"status\", \"reads\"|\"seconds\"}}")
+            _check_timing(f"{kind}: phase {spec[0]}", {"reads": spec[1]})
+        elif isinstance(spec, dict) and isinstance(spec.get("status"), str) and set(spec) <= {"status", "reads", "seconds"}:
+            _check_timing(f"{kind}: phase {spec['status']}", spec)
+        else:
+            raise ControlError(f"{kind}: a phase is [\"status\", reads] or {{\"status\", \"reads\"|\"seconds\"}}")
+
+
 def _set_transitions(body: Any) -> dict:
     if not isinstance(body, dict):
         raise ControlError("expected an object of transitions")
@@ -333,16 +434,54 @@ def _set_transitions(body: Any) -> dict:
         if setting is None:
             STATE.transitions.pop(kind, None)
             continue
-        timing = {k: v for k, v in setting.items() if k != "status"} if isinstance(setting, dict) else None
-        if timing is None or len(timing) != 1 or not set(timing) <= {"reads", "seconds"}:
-            raise ControlError(f"{kind}: expected {{\"reads\": N}} or {{\"seconds\": S}}, and optionally \"status\"")
-        if "status" in setting and not isinstance(setting["status"], str):
-            raise ControlError(f"{kind}: status must be a string")
-        value = next(iter(timing.values()))
-        if not isinstance(value, (int, float)) or value < 0:
-            raise ControlError(f"{kind}: expected a number >= 0")
+        if not isinstance(setting, dict):
+            raise ControlError(f"{kind}: expected an object")
+        if kind == AFTER_CREATE:
+            unknown = set(setting) - {"statuses", "phases", "reads", "seconds"}
+            if unknown or ("statuses" in setting) == ("phases" in setting):
+                raise ControlError(f"{kind}: expected {{\"statuses\": [...], \"reads\": N | \"seconds\": S}} or {{\"phases\": [...]}}")
+            if "phases" in setting:
+                if _timing(setting):
+                    raise ControlError(f"{kind}: with phases, each phase has its own reads or seconds")
+                _check_phases(kind, setting["phases"])
+            else:
+                statuses = setting["statuses"]
+                if not isinstance(statuses, list) or not statuses or not all(isinstance(x, str) for x in statuses):
+                    raise ControlError(f"{kind}: statuses must be a non-empty list of strings")
+                _check_timing(kind, setting)
+        else:
+            unknown = set(setting) - {"status", "reads", "seconds", "phases"}
+            if unknown:
+                raise ControlError(f"{kind}: expected {{\"reads\": N}} or {{\"seconds\": S}}, and optionally \"status\" and \"phases\"")
+            _check_timing(kind, setting)
+            if "status" in setting and not isinstance(setting["status"], str):
+                raise ControlError(f"{kind}: status must be a string")
+            if "phases" in setting:
+                _check_phases(kind, setting["phases"])
         STATE.transitions[kind] = setting
     return {"transitions": STATE.transitions}
+
+
+def _set_instance_status(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise ControlError("expected an object")
+    unknown = set(body) - {"region", "dbInstanceIdentifier", "status", "reads", "seconds"}
+    if unknown:
+        raise ControlError(f"unknown fields: {', '.join(sorted(unknown))}")
+    backend = _backend(body.get("region"))
+    identifier = body.get("dbInstanceIdentifier")
+    instance = backend.databases.get(identifier) if isinstance(identifier, str) else None
+    if instance is None:
+        raise ControlError(f"no instance {identifier!r} in {body.get('region')}")
+    if not isinstance(body.get("status"), str):
+        raise ControlError("status must be a string")
+    _check_timing("instance-status", body, required=False)
+    phase = _phase({"status": body["status"], **_timing(body)})
+    STATE.release(instance)
+    instance.status = phase.status
+    if phase.reads is not None or phase.seconds is not None:
+        STATE.hold_phases(instance, backend, [phase], "available")
+    return {"dbInstanceIdentifier": instance.db_instance_identifier, "status": instance.status}
 
 
 def _add_faults(body: Any) -> dict:
@@ -394,6 +533,7 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
         ("POST", "faults"): lambda: _add_faults(body),
         ("DELETE", "faults"): lambda: STATE.faults.clear() or {"faults": []},
         ("POST", "snapshot-status"): lambda: _set_snapshot(body),
+        ("POST", "instance-status"): lambda: _set_instance_status(body),
         ("GET", "calls"): lambda: {"calls": STATE.calls, "log": STATE.log},
         ("DELETE", "calls"): lambda: STATE.calls.clear() or STATE.log.clear() or {"calls": {}, "log": []},
         ("POST", "reset"): _reset,
@@ -410,12 +550,34 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
 # --- the WSGI layer --------------------------------------------------------------------------
 
 
-def _region_of(environ: dict) -> str | None:
+def _credential_of(environ: dict) -> list[str]:
     # "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-west-2/rds/aws4_request, ..."
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     _, _, credential = authorization.partition("Credential=")
-    parts = credential.split(",")[0].split("/")
+    return credential.split(",")[0].split("/")
+
+
+def _region_of(environ: dict) -> str | None:
+    parts = _credential_of(environ)
     return parts[2] if len(parts) >= 4 else None
+
+
+def _access_key_of(environ: dict) -> str | None:
+    """The access key that signed the call: the local runner gives each function its own
+    (its logical id), so the log says which function made each call."""
+    parts = _credential_of(environ)
+    return parts[0] if len(parts) >= 4 else None
+
+
+def _instance_tags(region: str | None, identifier: str | None) -> dict[str, str] | None:
+    """The tags of the instance a call names, as they are when the call arrives: what IAM's
+    `rds:db-tag/<key>` condition keys see (the permissions test evaluates them)."""
+    if not region or not identifier or region not in rds_backends[ACCOUNT_ID].regions:
+        return None
+    instance = rds_backends[ACCOUNT_ID][region].databases.get(identifier.lower())
+    if instance is None:
+        return None
+    return {tag["Key"]: tag.get("Value", "") for tag in instance.tags}
 
 
 def _loggable(params: dict[str, list[str]]) -> dict[str, str]:
@@ -474,11 +636,14 @@ class EmulatorApp:
             if action:
                 region = _region_of(environ)
                 STATE.calls[action] = STATE.calls.get(action, 0) + 1
+                identifier = (params.get("DBInstanceIdentifier") or [None])[0]
                 STATE.log.append(
                     {
                         "action": action,
                         "region": region,
-                        "dbInstanceIdentifier": (params.get("DBInstanceIdentifier") or [None])[0],
+                        "accessKey": _access_key_of(environ),
+                        "dbInstanceIdentifier": identifier,
+                        "resourceTags": _instance_tags(region, identifier),
                         "params": _loggable(params),
                     }
                 )

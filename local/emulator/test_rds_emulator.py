@@ -42,7 +42,9 @@ def status(rds, identifier: str) -> str | None:
         raise
 
 
-class EmulatorTest(unittest.TestCase):
+class EmulatorTestCase(unittest.TestCase):
+    """One emulator per test class, reset before each test; `self.rds` is us-west-2's RDS."""
+
     @classmethod
     def setUpClass(cls) -> None:
         cls.emulator = Emulator()
@@ -54,6 +56,9 @@ class EmulatorTest(unittest.TestCase):
     def setUp(self) -> None:
         self.emulator.control("POST", "reset", {})
         self.rds = self.emulator.rds("us-west-2")
+
+
+class EmulatorTest(EmulatorTestCase):
 
     def test_without_transitions_it_behaves_like_moto(self) -> None:
         create_instance(self.rds, "plain")
@@ -175,6 +180,20 @@ class EmulatorTest(unittest.TestCase):
         self.assertEqual(first["params"]["DBInstanceClass"], "db.t3.micro")
         self.assertNotIn("MasterUserPassword", first["params"])
 
+    def test_the_log_names_the_signing_key_and_the_tags_the_instance_had_then(self) -> None:
+        create_instance(self.rds, "tagged")
+        arn = self.rds.describe_db_instances(DBInstanceIdentifier="tagged")["DBInstances"][0]["DBInstanceArn"]
+        self.rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "team", "Value": "data"}])
+        self.emulator.control("DELETE", "calls")
+        signed = boto3.client(
+            "rds", region_name="us-west-2", endpoint_url=self.emulator.url,
+            aws_access_key_id="DeleteTargetFunction", aws_secret_access_key="test",
+        )
+        signed.delete_db_instance(DBInstanceIdentifier="tagged", SkipFinalSnapshot=True)
+        entry = self.emulator.control("GET", "calls")["log"][0]
+        self.assertEqual(entry["accessKey"], "DeleteTargetFunction")
+        self.assertEqual(entry["resourceTags"], {"team": "data"})
+
     def test_performance_insights_settings_are_kept_and_reported(self) -> None:
         self.rds.create_db_instance(
             DBInstanceIdentifier="pi", DBInstanceClass="db.t3.micro", Engine="postgres", MasterUsername="postgres",
@@ -204,12 +223,316 @@ class EmulatorTest(unittest.TestCase):
             ("transitions", {"instance.creating": {"reads": -1}}, "number >= 0"),
             ("faults", {"code": "Throttling"}, "\"action\""),
             ("snapshot-status", {"region": "us-west-2", "snapshotIdentifier": "nope"}, "no snapshot"),
+            ("transitions", {"instance.after-create": {"reads": 1}}, "statuses"),
+            ("transitions", {"instance.after-create": {"statuses": ["backing-up"]}}, "reads"),
+            ("transitions", {"instance.deleting": {"phases": [["available"]], "reads": 1}}, "a phase is"),
+            ("transitions", {"instance.deleting": {"reads": 1, "stale": True}}, "optionally"),
+            ("instance-status", {"region": "us-west-2", "dbInstanceIdentifier": "nope", "status": "maintenance"}, "no instance"),
         ]:
             with self.subTest(path=path, body=body):
                 with self.assertRaises(urllib.error.HTTPError) as raised:
                     self.emulator.control("POST", path, body)
                 self.assertEqual(raised.exception.code, 400)
                 self.assertIn(reason, json.load(raised.exception)["error"])
+
+
+
+def create_postgres(rds, identifier: str, **kwargs) -> dict:
+    settings = dict(
+        DBInstanceIdentifier=identifier, DBInstanceClass="db.t3.micro", Engine="postgres", EngineVersion="16.3",
+        MasterUsername="postgres", MasterUserPassword="not-a-secret-1", AllocatedStorage=20, StorageType="gp3",
+    )
+    settings.update(kwargs)
+    return rds.create_db_instance(**settings)["DBInstance"]
+
+
+def describe(rds, identifier: str) -> dict:
+    return rds.describe_db_instances(DBInstanceIdentifier=identifier)["DBInstances"][0]
+
+
+class RulesTestCase(EmulatorTestCase):
+    """Each test shows one rule of aws_rules.py (README.md, "Rules the emulator enforces")."""
+
+    def assertRefused(self, call, code: str, message: str | None = None, **kwargs) -> None:
+        with self.assertRaises(ClientError) as raised:
+            call(**kwargs)
+        error = raised.exception.response["Error"]
+        self.assertEqual(error["Code"], code, error)
+        if message is not None:
+            self.assertEqual(error["Message"], message)
+
+
+class StorageRulesTest(RulesTestCase):
+    GP3_MESSAGE = "You can't specify IOPS or storage throughput for engine postgres and a storage size less than 400."
+
+    def test_gp3_reports_its_baseline(self) -> None:
+        small = create_postgres(self.rds, "small")
+        self.assertEqual((small["Iops"], small["StorageThroughput"]), (3000, 125))
+        create_postgres(self.rds, "large", AllocatedStorage=500)
+        large = describe(self.rds, "large")
+        self.assertEqual((large["Iops"], large["StorageThroughput"]), (12000, 500))
+        self.rds.modify_db_instance(DBInstanceIdentifier="small", AllocatedStorage=400, ApplyImmediately=True)
+        grown = describe(self.rds, "small")
+        self.assertEqual((grown["Iops"], grown["StorageThroughput"]), (12000, 500))
+
+    def test_gp3_below_400_gib_refuses_iops_or_throughput_even_the_baseline(self) -> None:
+        for extra in ({"Iops": 3000}, {"StorageThroughput": 125}, {"Iops": 3000, "StorageThroughput": 125}):
+            with self.subTest(extra=extra):
+                self.assertRefused(lambda **k: create_postgres(self.rds, "gp3", **k), "InvalidParameterCombination", self.GP3_MESSAGE, **extra)
+        create_postgres(self.rds, "x")
+        self.assertRefused(self.rds.modify_db_instance, "InvalidParameterCombination", self.GP3_MESSAGE,
+                           DBInstanceIdentifier="x", Iops=3000, ApplyImmediately=True)
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        self.assertRefused(self.rds.restore_db_instance_from_db_snapshot, "InvalidParameterCombination", self.GP3_MESSAGE,
+                           DBInstanceIdentifier="y", DBSnapshotIdentifier="s", StorageThroughput=125)
+        self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="y", DBSnapshotIdentifier="s")
+        self.assertEqual(describe(self.rds, "y")["Iops"], 3000)
+
+    def test_gp3_from_400_gib_takes_provisioned_iops(self) -> None:
+        create_postgres(self.rds, "big", AllocatedStorage=400, Iops=15000, StorageThroughput=600)
+        self.assertEqual((describe(self.rds, "big")["Iops"], describe(self.rds, "big")["StorageThroughput"]), (15000, 600))
+        # Growing past 400 GiB in the same call may set them.
+        create_postgres(self.rds, "grow")
+        self.rds.modify_db_instance(DBInstanceIdentifier="grow", AllocatedStorage=500, Iops=12000, ApplyImmediately=True)
+
+    def test_io1_needs_iops_and_gp2_with_iops_is_io1(self) -> None:
+        self.assertRefused(lambda: create_postgres(self.rds, "io", StorageType="io1", AllocatedStorage=100),
+                           "InvalidParameterCombination", "The storage type io1 requires iops to be specified.")
+        created = create_postgres(self.rds, "gp2", StorageType="gp2", AllocatedStorage=100, Iops=1000)
+        self.assertEqual((created["StorageType"], created["Iops"]), ("io1", 1000))
+
+
+class TagRulesTest(RulesTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.arn = create_postgres(self.rds, "x")["DBInstanceArn"]
+
+    def add(self, *tags) -> None:
+        self.rds.add_tags_to_resource(ResourceName=self.arn, Tags=list(tags))
+
+    def test_reserved_prefixes_are_refused_in_keys_and_values_in_any_case(self) -> None:
+        for tag, message in [
+            ({"Key": "aws:cloudformation:stack-name", "Value": "v"}, 'Tag keys cannot start with the reserved prefix "aws:".'),
+            ({"Key": "AWS:thing", "Value": "v"}, 'Tag keys cannot start with the reserved prefix "aws:".'),
+            ({"Key": "rds:owner", "Value": "v"}, 'Tag keys cannot start with the reserved prefix "rds:".'),
+            ({"Key": "k", "Value": "rds:x"}, 'Tag values cannot start with the reserved prefix "rds:".'),
+        ]:
+            with self.subTest(tag=tag):
+                self.assertRefused(lambda: self.add(tag), "InvalidParameterValue", message)
+        self.assertEqual(self.rds.list_tags_for_resource(ResourceName=self.arn)["TagList"], [])
+
+    def test_lengths_and_characters(self) -> None:
+        for tag in [{"Key": "k" * 129, "Value": "v"}, {"Key": "k", "Value": "v" * 257}, {"Key": "a#b", "Value": "v"},
+                    {"Key": "k", "Value": "line\nbreak"}]:
+            with self.subTest(tag=tag):
+                self.assertRefused(lambda: self.add(tag), "InvalidParameterValue")
+        self.add({"Key": "k" * 128, "Value": "v" * 256}, {"Key": "empty", "Value": ""},
+                 {"Key": "Größe _.:/=+-@", "Value": "ünïcode 1"})
+        self.assertEqual(len(self.rds.list_tags_for_resource(ResourceName=self.arn)["TagList"]), 3)
+
+    def test_at_most_50_tags_per_resource(self) -> None:
+        self.add(*[{"Key": f"k{i}", "Value": "v"} for i in range(49)])
+        self.add({"Key": "k0", "Value": "again"}, {"Key": "k49", "Value": "v"})  # 50: replaces one, adds one
+        self.assertRefused(lambda: self.add({"Key": "k50", "Value": "v"}), "InvalidParameterValue")
+        self.assertRefused(lambda: create_postgres(self.rds, "many", Tags=[{"Key": f"k{i}", "Value": ""} for i in range(51)]),
+                           "InvalidParameterValue")
+
+    def test_tags_on_create_restore_and_snapshots_are_checked(self) -> None:
+        bad = [{"Key": "aws:x", "Value": "v"}]
+        self.assertRefused(lambda: create_postgres(self.rds, "t", Tags=bad), "InvalidParameterValue")
+        self.assertRefused(self.rds.create_db_snapshot, "InvalidParameterValue", DBInstanceIdentifier="x", DBSnapshotIdentifier="s", Tags=bad)
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        self.assertRefused(self.rds.copy_db_snapshot, "InvalidParameterValue", SourceDBSnapshotIdentifier="s", TargetDBSnapshotIdentifier="c", Tags=bad)
+        self.assertRefused(self.rds.restore_db_instance_from_db_snapshot, "InvalidParameterValue",
+                           DBInstanceIdentifier="r", DBSnapshotIdentifier="s", Tags=bad)
+        # An automated snapshot's *identifier* begins with rds:; that is not a tag.
+        automated = self.rds.describe_db_snapshots(DBInstanceIdentifier="x", SnapshotType="automated")["DBSnapshots"]
+        self.assertTrue(automated[0]["DBSnapshotIdentifier"].startswith("rds:x-"))
+
+
+class IdentifierRulesTest(RulesTestCase):
+    def test_identifiers_are_stored_in_lower_case_and_found_in_any_case(self) -> None:
+        self.assertEqual(create_postgres(self.rds, "MyDB")["DBInstanceIdentifier"], "mydb")
+        self.assertEqual(describe(self.rds, "MYDB")["DBInstanceIdentifier"], "mydb")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="MyDb", DBSnapshotIdentifier="Snap-One")
+        self.assertEqual(self.rds.describe_db_snapshots(DBSnapshotIdentifier="SNAP-ONE")["DBSnapshots"][0]["DBSnapshotIdentifier"], "snap-one")
+        restored = self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="Restored", DBSnapshotIdentifier="snap-ONE")
+        self.assertEqual(restored["DBInstance"]["DBInstanceIdentifier"], "restored")
+        self.rds.modify_db_instance(DBInstanceIdentifier="MYDB", NewDBInstanceIdentifier="Renamed-DB", ApplyImmediately=True)
+        self.assertEqual(describe(self.rds, "renamed-db")["DBInstanceIdentifier"], "renamed-db")
+        self.assertRefused(self.rds.modify_db_instance, "DBInstanceAlreadyExists",
+                           DBInstanceIdentifier="restored", NewDBInstanceIdentifier="RENAMED-db", ApplyImmediately=True)
+
+    def test_invalid_identifiers_are_refused_on_create_restore_and_rename(self) -> None:
+        create_postgres(self.rds, "x")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        for bad in ["1db", "a--b", "ends-", "a" * 64, "under_score", "dot.ted"]:
+            with self.subTest(identifier=bad):
+                self.assertRefused(lambda: create_postgres(self.rds, bad), "InvalidParameterValue")
+                self.assertRefused(self.rds.restore_db_instance_from_db_snapshot, "InvalidParameterValue",
+                                   DBInstanceIdentifier=bad, DBSnapshotIdentifier="s")
+                self.assertRefused(self.rds.modify_db_instance, "InvalidParameterValue",
+                                   "The parameter NewDBInstanceIdentifier is not a valid identifier. Identifiers must begin "
+                                   "with a letter; must contain only ASCII letters, digits, and hyphens; and must not end "
+                                   "with a hyphen or contain two consecutive hyphens.",
+                                   DBInstanceIdentifier="x", NewDBInstanceIdentifier=bad, ApplyImmediately=True)
+        create_postgres(self.rds, "a" * 63)
+
+
+class SnsRulesTest(RulesTestCase):
+    def test_subject_must_be_under_100_characters_without_control_characters(self) -> None:
+        sns = boto3.client("sns", region_name="us-east-1", endpoint_url=self.emulator.url,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        topic = sns.create_topic(Name="rds-refresh")["TopicArn"]
+        sns.publish(TopicArn=topic, Message="m", Subject="s" * 99)
+        for subject in ["s" * 100, "", "two\nlines", "tab\there"]:
+            with self.subTest(subject=subject):
+                with self.assertRaises(ClientError) as raised:
+                    sns.publish(TopicArn=topic, Message="m", Subject=subject)
+                error = raised.exception.response["Error"]
+                self.assertEqual((error["Code"], error["Message"]), ("InvalidParameter", "Invalid parameter: Subject"))
+
+
+class InstanceStateRulesTest(RulesTestCase):
+    NOT_AVAILABLE = "Database instance is not in available state."
+
+    def statuses(self, identifier: str, n: int) -> list:
+        return [status(self.rds, identifier) for _ in range(n)]
+
+    def test_a_new_instance_passes_through_the_after_create_statuses(self) -> None:
+        self.emulator.control("POST", "transitions", {
+            "instance.creating": {"reads": 1},
+            "instance.after-create": {"statuses": ["backing-up", "configuring-enhanced-monitoring"], "reads": 1},
+        })
+        create_postgres(self.rds, "new")
+        self.assertEqual(self.statuses("new", 4), ["creating", "backing-up", "configuring-enhanced-monitoring", "available"])
+
+    def test_a_restored_instance_passes_through_them_too_and_cannot_be_modified_or_renamed_meanwhile(self) -> None:
+        create_postgres(self.rds, "x")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        self.emulator.control("POST", "transitions", {"instance.after-create": {"phases": [["backing-up", 2]]}})
+        self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="y", DBSnapshotIdentifier="s")
+        self.assertEqual(status(self.rds, "y"), "backing-up")
+        self.assertRefused(self.rds.modify_db_instance, "InvalidDBInstanceState", self.NOT_AVAILABLE,
+                           DBInstanceIdentifier="y", BackupRetentionPeriod=7, ApplyImmediately=True)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidDBInstanceState", self.NOT_AVAILABLE,
+                           DBInstanceIdentifier="y", NewDBInstanceIdentifier="z", ApplyImmediately=True)
+        self.assertRefused(self.rds.delete_db_instance, "InvalidDBInstanceState", "Instance y is not in available state.",
+                           DBInstanceIdentifier="y", SkipFinalSnapshot=True)
+        self.assertEqual(self.statuses("y", 2), ["backing-up", "available"])
+        self.rds.modify_db_instance(DBInstanceIdentifier="y", NewDBInstanceIdentifier="z", ApplyImmediately=True)
+
+    def test_a_modifying_instance_cannot_be_modified_again(self) -> None:
+        create_postgres(self.rds, "m")
+        self.emulator.control("POST", "transitions", {"instance.modifying": {"reads": 1}})
+        self.rds.modify_db_instance(DBInstanceIdentifier="m", DBInstanceClass="db.t3.small", ApplyImmediately=True)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidDBInstanceState", self.NOT_AVAILABLE,
+                           DBInstanceIdentifier="m", DBInstanceClass="db.t3.medium", ApplyImmediately=True)
+
+    def test_instance_status_holds_any_status_then_returns_to_available(self) -> None:
+        create_postgres(self.rds, "x")
+        answer = self.emulator.control("POST", "instance-status",
+                                       {"region": "us-west-2", "dbInstanceIdentifier": "x", "status": "maintenance", "reads": 2})
+        self.assertEqual(answer, {"dbInstanceIdentifier": "x", "status": "maintenance"})
+        self.assertRefused(self.rds.modify_db_instance, "InvalidDBInstanceState", self.NOT_AVAILABLE,
+                           DBInstanceIdentifier="x", DeletionProtection=True, ApplyImmediately=True)
+        self.assertEqual(self.statuses("x", 3), ["maintenance", "maintenance", "available"])
+        self.emulator.control("POST", "instance-status", {"region": "us-west-2", "dbInstanceIdentifier": "X", "status": "stopped"})
+        self.assertEqual(self.statuses("x", 3), ["stopped"] * 3)
+
+    def test_storage_optimization_allows_modifications_but_not_of_storage(self) -> None:
+        create_postgres(self.rds, "x")
+        self.emulator.control("POST", "instance-status",
+                              {"region": "us-west-2", "dbInstanceIdentifier": "x", "status": "storage-optimization", "seconds": 3600})
+        self.rds.modify_db_instance(DBInstanceIdentifier="x", BackupRetentionPeriod=7, ApplyImmediately=True)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidParameterCombination",
+                           "You can't currently modify the storage of this DB instance because the previous storage change is being optimized.",
+                           DBInstanceIdentifier="x", AllocatedStorage=30, ApplyImmediately=True)
+        self.rds.delete_db_instance(DBInstanceIdentifier="x", SkipFinalSnapshot=True)
+
+    def test_a_delete_can_show_a_stale_status_and_delete_precheck_first(self) -> None:
+        create_postgres(self.rds, "old")
+        self.emulator.control("POST", "transitions",
+                              {"instance.deleting": {"phases": [["available", 1], {"status": "delete-precheck", "reads": 1}], "reads": 2}})
+        self.rds.delete_db_instance(DBInstanceIdentifier="old", SkipFinalSnapshot=True)
+        self.assertEqual(status(self.rds, "old"), "available")
+        self.assertRefused(self.rds.delete_db_instance, "InvalidDBInstanceState", "Instance old is already being deleted.",
+                           DBInstanceIdentifier="old", SkipFinalSnapshot=True)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidDBInstanceState", self.NOT_AVAILABLE,
+                           DBInstanceIdentifier="old", NewDBInstanceIdentifier="old2", ApplyImmediately=True)
+        self.assertEqual(self.statuses("old", 4), ["delete-precheck", "deleting", "deleting", None])
+
+    def test_a_delete_needs_a_final_snapshot_unless_skipped(self) -> None:
+        create_postgres(self.rds, "x")
+        self.assertRefused(self.rds.delete_db_instance, "InvalidParameterCombination",
+                           "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.", DBInstanceIdentifier="x")
+        self.rds.delete_db_instance(DBInstanceIdentifier="x", FinalDBSnapshotIdentifier="x-final")
+        self.assertEqual(self.rds.describe_db_snapshots(DBSnapshotIdentifier="x-final")["DBSnapshots"][0]["Status"], "available")
+
+
+class GroupRulesTest(RulesTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        create_postgres(self.rds, "x")
+        self.rds.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        for family in ("postgres15", "postgres16"):
+            self.rds.create_db_parameter_group(DBParameterGroupName=f"pg-{family}", DBParameterGroupFamily=family, Description="d")
+        for major in ("15", "16"):
+            self.rds.create_option_group(OptionGroupName=f"og-{major}", EngineName="postgres", MajorEngineVersion=major,
+                                         OptionGroupDescription="d")
+
+    def restore(self, **kwargs):
+        return self.rds.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="y", DBSnapshotIdentifier="s", **kwargs)
+
+    def test_snapshots_keep_the_engine_version(self) -> None:
+        self.assertEqual(self.rds.describe_db_snapshots(DBSnapshotIdentifier="s")["DBSnapshots"][0]["EngineVersion"], "16.3")
+
+    def test_a_parameter_group_of_another_family_is_refused(self) -> None:
+        message = ("The Parameter Group pg-postgres15 with DBParameterGroupFamily postgres15 cannot be used for this instance. "
+                   "Please use a Parameter Group with DBParameterGroupFamily postgres16")
+        self.assertRefused(self.restore, "InvalidParameterCombination", message, DBParameterGroupName="pg-postgres15")
+        self.assertRefused(lambda: create_postgres(self.rds, "c", DBParameterGroupName="pg-postgres15"), "InvalidParameterCombination", message)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidParameterCombination", message,
+                           DBInstanceIdentifier="x", DBParameterGroupName="pg-postgres15", ApplyImmediately=True)
+        self.assertRefused(self.restore, "DBParameterGroupNotFound", DBParameterGroupName="missing")
+        self.restore(DBParameterGroupName="pg-postgres16")
+        self.rds.modify_db_instance(DBInstanceIdentifier="x", DBParameterGroupName="default.postgres16", ApplyImmediately=True)
+        self.assertRefused(self.rds.modify_db_instance, "InvalidParameterCombination",
+                           DBInstanceIdentifier="x", DBParameterGroupName="default.postgres15", ApplyImmediately=True)
+        # 9.6: the family carries the minor number.
+        create_postgres(self.rds, "old", EngineVersion="9.6.22", DBParameterGroupName="default.postgres9.6")
+
+    def test_an_option_group_of_another_major_version_is_refused(self) -> None:
+        self.assertRefused(self.restore, "InvalidParameterCombination",
+                           "The option group og-15 is for postgres 15, and your DB instance is postgres 16.", OptionGroupName="og-15")
+        self.assertRefused(self.restore, "OptionGroupNotFoundFault", "Specified OptionGroupName: missing not found.", OptionGroupName="missing")
+        self.restore(OptionGroupName="og-16")
+        self.assertEqual(describe(self.rds, "x")["OptionGroupMemberships"][0]["OptionGroupName"], "default:postgres-16")
+        self.rds.modify_db_instance(DBInstanceIdentifier="x", OptionGroupName="default:postgres-16", ApplyImmediately=True)
+
+
+class KmsRulesTest(RulesTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        source = self.emulator.rds("us-east-1")
+        create_postgres(source, "x", StorageEncrypted=True)
+        source.create_db_snapshot(DBInstanceIdentifier="x", DBSnapshotIdentifier="s")
+        self.arn = source.describe_db_snapshots(DBSnapshotIdentifier="s")["DBSnapshots"][0]["DBSnapshotArn"]
+
+    def copy(self, **kwargs):
+        return self.rds.copy_db_snapshot(SourceDBSnapshotIdentifier=self.arn, TargetDBSnapshotIdentifier="c", SourceRegion="us-east-1", **kwargs)
+
+    def test_an_encrypted_cross_region_copy_needs_a_key_of_the_destination(self) -> None:
+        self.assertRefused(self.copy, "InvalidParameterValue", "Must specify new KMS key for cross region encrypted snapshot copy.")
+        self.assertRefused(self.copy, "KMSKeyNotAccessibleFault",
+                           "The target KMS key [alias/nope] does not exist, is not enabled or you do not have permissions to access it.",
+                           KmsKeyId="alias/nope")
+        kms = boto3.client("kms", region_name="us-west-2", endpoint_url=self.emulator.url,
+                           aws_access_key_id="test", aws_secret_access_key="test")
+        key = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/rds-refresh", TargetKeyId=key)
+        copied = self.copy(KmsKeyId="alias/rds-refresh")["DBSnapshot"]
+        self.assertTrue(copied["Encrypted"])
 
 
 if __name__ == "__main__":

@@ -11,15 +11,15 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { loadDefinition, readJson, SetupError, UsageError, validate } from './lib/definition.mjs';
-import { LocalLambda } from './lib/lambda.mjs';
+import { accessKeyIds, LocalLambda } from './lib/lambda.mjs';
 import { loadMockConfig, selectTestCase } from './lib/mock-config.mjs';
 import { Progress } from './lib/progress.mjs';
-import { buildOverrides, checkRunnable, execute, executionContext, staticFunctions } from './lib/runner.mjs';
+import { checkRunnable, execute, executionContext, prepareRun, staticFunctions } from './lib/runner.mjs';
 
 const USAGE = `usage: run.mjs --definition FILE --functions FILE --bin-dir DIR [--input FILE|-]
               [--endpoint URL] [--events FILE] [--function-logs | --function-log-file FILE]
-              [--wait-ms MS] [--retry-interval-ms MS] [--real-waits] [--execution-name NAME]
-              [--fail-after STATE]...
+              [--wait-ms MS] [--retry-interval-ms MS] [--real-waits | --time-scale F]
+              [--access-key-per-function] [--execution-name NAME] [--fail-after STATE]...
        run.mjs --definition FILE --functions FILE --mock-config FILE --test-case NAME
               [--state-machine-name NAME] [--bin-dir DIR] [the options above]
        run.mjs --definition FILE [--functions FILE] --validate-only`;
@@ -33,9 +33,12 @@ const OPTIONS = {
   events: { type: 'string' },
   'function-logs': { type: 'boolean', default: false },
   'function-log-file': { type: 'string' },
-  'wait-ms': { type: 'string', default: '10' },
-  'retry-interval-ms': { type: 'string', default: '10' },
-  'real-waits': { type: 'boolean', default: false },
+  // No defaults here: parseOptions must see whether they were given (see TIMING_DEFAULTS).
+  'wait-ms': { type: 'string' },
+  'retry-interval-ms': { type: 'string' },
+  'real-waits': { type: 'boolean' },
+  'time-scale': { type: 'string' },
+  'access-key-per-function': { type: 'boolean', default: false },
   'execution-name': { type: 'string' },
   'fail-after': { type: 'string', multiple: true, default: [] },
   'mock-config': { type: 'string' },
@@ -44,6 +47,9 @@ const OPTIONS = {
   'validate-only': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 };
+
+// Every Wait and Retry pause takes 10 ms unless told otherwise: fast runs that keep retry counts.
+const TIMING_DEFAULTS = { 'wait-ms': '10', 'retry-interval-ms': '10', 'real-waits': false };
 
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
 
@@ -58,9 +64,7 @@ function parseOptions(argv) {
   }
   if (values.help) return values;
   if (!values.definition) throw new UsageError('--definition is required');
-  for (const flag of ['wait-ms', 'retry-interval-ms']) {
-    if (!/^\d+$/.test(values[flag])) throw new UsageError(`--${flag} must be a whole number of milliseconds`);
-  }
+  parseTiming(values);
   const mocking = values['mock-config'] !== undefined;
   if (mocking !== (values['test-case'] !== undefined)) {
     throw new UsageError('--mock-config and --test-case go together: the file, and the test case of it to run');
@@ -75,6 +79,31 @@ function parseOptions(argv) {
     throw new UsageError('--endpoint must be an http:// or https:// URL');
   }
   return values;
+}
+
+/**
+ * Checks the timing options, fills in their defaults and sets `timeScale` (null when not
+ * scaling). --time-scale keeps the definition's times, scaled; the others replace them (or
+ * keep them whole): one or the other.
+ */
+function parseTiming(values) {
+  const replacing = Object.keys(TIMING_DEFAULTS).filter((flag) => values[flag] !== undefined);
+  if (values['time-scale'] !== undefined && replacing.length > 0) {
+    throw new UsageError(
+      `--time-scale cannot be combined with ${replacing.map((f) => `--${f}`).join(', ')}: ` +
+        "it scales the definition's own Wait and Retry times, they replace them",
+    );
+  }
+  for (const [flag, value] of Object.entries(TIMING_DEFAULTS)) values[flag] ??= value;
+  for (const flag of ['wait-ms', 'retry-interval-ms']) {
+    if (!/^\d+$/.test(values[flag])) throw new UsageError(`--${flag} must be a whole number of milliseconds`);
+  }
+  values.timeScale = null;
+  if (values['time-scale'] === undefined) return;
+  // A plain decimal number (Number() alone would take '0x10', 'Infinity' and ' ').
+  const factor = /^(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(values['time-scale']) ? Number(values['time-scale']) : NaN;
+  if (!(factor > 0 && Number.isFinite(factor))) throw new UsageError('--time-scale must be a positive number, e.g. 0.01');
+  values.timeScale = factor;
 }
 
 const describeProblems = (file, problems) =>
@@ -141,18 +170,23 @@ async function main(argv) {
       functions: [...Object.values(functions), ...used],
       endpoint: options.endpoint,
       logs: functionLogs(options),
+      // Each function its own access key id, so the emulator's call log names the caller.
+      accessKeyIds: options['access-key-per-function'] ? accessKeyIds(functions) : null,
     });
     // Whatever happens next, no function process outlives the runner.
     process.on('exit', () => lambda.killNow());
   }
 
   const progress = opening(options.events, 'events file', () => new Progress({ eventsFile: options.events }));
+  const scale = options.timeScale;
+  if (scale !== null) say(`◆ time scale ${scale}: every Wait and Retry pause is ${scale} × the definition's`);
   if (mock) say(`◆ test case ${mock.testCase} of ${mock.machine}: ${mock.mocks.size} Task state(s) mocked by ${mock.file}`);
 
-  const overrides = buildOverrides(definition, lambda, {
+  const prepared = prepareRun(definition, lambda, {
     waitMs: Number(options['wait-ms']),
     retryIntervalMs: Number(options['retry-interval-ms']),
     realWaits: options['real-waits'],
+    timeScale: options.timeScale,
     endpoint: options.endpoint,
     failAfter: options['fail-after'],
     mock,
@@ -181,7 +215,7 @@ async function main(argv) {
       executionName: options['execution-name'] ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
       input,
     });
-    outcome = await execute({ definition, input, context, overrides, progress, onStart: (e) => (execution = e) });
+    outcome = await execute({ ...prepared, input, context, progress, onStart: (e) => (execution = e) });
   } finally {
     progress.close();
     await lambda?.stop();

@@ -2,20 +2,22 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 
-import { functionArn, REGION } from './definition.mjs';
+import { functionArn, REGION, SetupError } from './definition.mjs';
 import { Environment, InvocationError } from './runtime-api.mjs';
 
 /**
  * The environment of a function process: the runner's own (credentials, AWS_MAX_ATTEMPTS,
  * RUST_LOG...), dummy credentials and a region when missing, and the variables Lambda sets.
+ * `accessKeyId`, when given, replaces the environment's AWS_ACCESS_KEY_ID (see accessKeyIds).
  */
-export function functionEnv(name, { baseEnv = process.env, endpoint } = {}) {
+export function functionEnv(name, { baseEnv = process.env, endpoint, accessKeyId } = {}) {
   const env = {};
   for (const [key, value] of Object.entries(baseEnv)) {
     // Lambda's own variables come from here only; the log settings are the user's choice.
     const lambdaOwned = key.startsWith('AWS_LAMBDA_') && key !== 'AWS_LAMBDA_LOG_FORMAT' && key !== 'AWS_LAMBDA_LOG_LEVEL';
     if (!lambdaOwned && key !== '_X_AMZN_TRACE_ID') env[key] = value;
   }
+  if (accessKeyId) env.AWS_ACCESS_KEY_ID = accessKeyId;
   env.AWS_ACCESS_KEY_ID ??= 'test';
   env.AWS_SECRET_ACCESS_KEY ??= 'test';
   env.AWS_REGION ??= REGION;
@@ -36,6 +38,27 @@ export function functionEnv(name, { baseEnv = process.env, endpoint } = {}) {
   };
 }
 
+/**
+ * The access key id of each function (binary name -> key) for --access-key-per-function: the
+ * function's logical name, its placeholder in the functions file without the trailing `Arn`
+ * (`RenameTargetFunctionArn` -> `RenameTargetFunction`, its logical id in the SAM template), so
+ * that an emulator's call log can say which function made each call. Throws a SetupError when
+ * two placeholders name the same binary: one process could not tell them apart.
+ */
+export function accessKeyIds(functions) {
+  const placeholders = new Map(); // binary -> placeholder
+  for (const [placeholder, binary] of Object.entries(functions)) {
+    if (placeholders.has(binary)) {
+      throw new SetupError(
+        `--access-key-per-function: ${placeholders.get(binary)} and ${placeholder} both name the binary ${binary}: ` +
+          'their calls could not be told apart',
+      );
+    }
+    placeholders.set(binary, placeholder);
+  }
+  return new Map([...placeholders].map(([binary, placeholder]) => [binary, placeholder.replace(/Arn$/, '')]));
+}
+
 export class LocalLambda {
   /**
    * @param {object} o
@@ -43,9 +66,11 @@ export class LocalLambda {
    * @param {Iterable<string>} o.functions the function (binary) names that exist
    * @param {string} [o.endpoint] AWS_ENDPOINT_URL for the functions
    * @param {'ignore'|number|Function} [o.logs] see Environment
+   * @param {Map<string, string>|null} [o.accessKeyIds] each function's AWS_ACCESS_KEY_ID (see
+   *   accessKeyIds); a function not in it gets its own name. Null: the environment's key
    */
-  constructor({ binDir, functions, endpoint, logs = 'ignore' }) {
-    Object.assign(this, { binDir, endpoint, logs });
+  constructor({ binDir, functions, endpoint, logs = 'ignore', accessKeyIds = null }) {
+    Object.assign(this, { binDir, endpoint, logs, accessKeyIds });
     this.functions = new Set(functions);
     this.pool = new Map(); // name -> live environments
     this.started = []; // every environment ever started, to stop them all
@@ -68,7 +93,7 @@ export class LocalLambda {
         name,
         arn: functionArn(name),
         binPath: path.join(this.binDir, name),
-        env: functionEnv(name, { endpoint: this.endpoint }),
+        env: functionEnv(name, { endpoint: this.endpoint, accessKeyId: this.#accessKeyId(name) }),
         logs: this.logs,
       });
       live.push(environment);
@@ -76,6 +101,14 @@ export class LocalLambda {
     }
     this.pool.set(name, live);
     return environment.invoke(payload, timeoutMs);
+  }
+
+  /**
+   * With per-function keys, a function that has no placeholder (a function ARN written in the
+   * definition) goes by its binary name: still told apart from the others.
+   */
+  #accessKeyId(name) {
+    return this.accessKeyIds ? (this.accessKeyIds.get(name) ?? name) : undefined;
   }
 
   /** Process ids of every function process started so far. */

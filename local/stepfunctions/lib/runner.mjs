@@ -11,6 +11,7 @@ import { allStates, functionNameOf, SetupError, SNS_PUBLISH, taskKind } from './
 import { mockedTask, UnrunnableStateError } from './mock-config.mjs';
 import { InvocationError } from './runtime-api.mjs';
 import { publish } from './sns.mjs';
+import { planTiming } from './timing.mjs';
 
 // The interpreter's own default when a Task has no TimeoutSeconds (AWS has none).
 const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
@@ -42,7 +43,7 @@ export function staticFunctions(definition, { except = null } = {}) {
  * `failAfter` name is a Task state of the definition. Throws a SetupError.
  *
  * With a mock test case (`mocking`), which states run for real depends on the path the case
- * takes: a state that cannot run is reported when the case reaches it (see buildOverrides).
+ * takes: a state that cannot run is reported when the case reaches it (see prepareRun).
  */
 export function checkRunnable(definition, { endpoint, failAfter = [], mocking = false } = {}) {
   const states = new Map(allStates(definition));
@@ -120,37 +121,52 @@ function unmockedHandler(name, state, { lambda, endpoint, testCase, file }) {
 }
 
 /**
- * The run overrides: a local handler per Task state (failing once after its work for the
- * states in `failAfter`), and, unless `realWaits`, every Wait state and Retry interval
- * shortened to `waitMs` / `retryIntervalMs` (MaxAttempts and backoff counts stay).
+ * What the interpreter runs: `definition` (a copy with scaled times under `timeScale`, see
+ * timing.mjs), the run `overrides`, and `waitStates`, the Wait states that the copy turns into
+ * Tasks (execute reports their events as Wait events again).
+ *
+ * The overrides are a local handler per Task state (failing once after its work for the states
+ * in `failAfter`) and the times of Wait states and Retry pauses: the definition's with
+ * `realWaits`, `timeScale` times the definition's with `timeScale`, and otherwise `waitMs` for
+ * every Wait and `retryIntervalMs` for every Retry pause (MaxAttempts and retry counts stay).
  * `endpoint` is where sns:publish publishes (see checkRunnable). `lambda` may be null when a
  * mock test case (`mock`, from selectTestCase) is given: the states it mocks answer from the
  * mock config, and the others run for real when they can.
  */
-export function buildOverrides(
+export function prepareRun(
   definition,
   lambda,
-  { waitMs = 10, retryIntervalMs = 10, realWaits = false, endpoint, failAfter = [], mock = null } = {},
+  { waitMs = 10, retryIntervalMs = 10, realWaits = false, timeScale = null, endpoint, failAfter = [], mock = null } = {},
 ) {
-  const taskResourceLocalHandlers = {};
-  const waitTimeOverrides = {};
-  const retryIntervalOverrides = {};
+  const timing = planTiming(definition, { timeScale, realWaits, waitMs, retryIntervalMs });
+  const taskResourceLocalHandlers = { ...timing.taskResourceLocalHandlers };
   const failing = new Set(failAfter);
 
   for (const [name, state] of allStates(definition)) {
-    if (state.Type === 'Task') {
-      let handler;
-      if (mock?.mocks.has(name)) handler = mockedTask(name, mock.mocks.get(name), mock);
-      else if (mock) handler = unmockedHandler(name, state, { lambda, endpoint, testCase: mock.testCase, file: mock.file });
-      else handler = taskHandler(name, state, { lambda, endpoint });
-      taskResourceLocalHandlers[name] = failing.has(name) ? failingOnce(name, handler) : handler;
-    }
-    if (!realWaits) {
-      if (state.Type === 'Wait') waitTimeOverrides[name] = waitMs;
-      if (Array.isArray(state.Retry) && state.Retry.length > 0) retryIntervalOverrides[name] = retryIntervalMs;
-    }
+    if (state.Type !== 'Task') continue;
+    let handler;
+    if (mock?.mocks.has(name)) handler = mockedTask(name, mock.mocks.get(name), mock);
+    else if (mock) handler = unmockedHandler(name, state, { lambda, endpoint, testCase: mock.testCase, file: mock.file });
+    else handler = taskHandler(name, state, { lambda, endpoint });
+    taskResourceLocalHandlers[name] = failing.has(name) ? failingOnce(name, handler) : handler;
   }
-  return { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides };
+  return {
+    definition: timing.definition,
+    overrides: {
+      taskResourceLocalHandlers,
+      waitTimeOverrides: timing.waitTimeOverrides,
+      retryIntervalOverrides: timing.retryIntervalOverrides,
+    },
+    waitStates: timing.waitStates,
+  };
+}
+
+/** The events, with the Wait states that ran as Task stand-ins (see prepareRun) shown as Waits. */
+async function* asWaits(eventLogs, waitStates) {
+  for await (const event of eventLogs) {
+    if (event.state && waitStates.has(event.state.name)) event.state.type = 'Wait';
+    yield event;
+  }
 }
 
 // The account and region of the ARNs the runner makes up (function ARNs use the same).
@@ -177,15 +193,16 @@ export function executionContext({ stateMachineName, executionName, input, start
 /**
  * Starts one execution and settles with its outcome:
  * `{ status: 'SUCCEEDED', output }`, `{ status: 'FAILED' | 'TIMED_OUT', error, cause }` or
- * `{ status: 'ABORTED' }`. `onStart` receives the execution (for `abort()`).
+ * `{ status: 'ABORTED' }`. `onStart` receives the execution (for `abort()`). `definition`,
+ * `overrides` and `waitStates` are those of prepareRun.
  */
-export async function execute({ definition, input, context, overrides, progress, onStart }) {
+export async function execute({ definition, input, context, overrides, waitStates = new Set(), progress, onStart }) {
   // The caller has validated with asl-validator 4 (the interpreter bundles an older 3.x):
   // validating twice would only cost time.
   const machine = new StateMachine(definition, { validationOptions: { noValidate: true } });
   const execution = machine.run(input, { overrides, context });
   onStart?.(execution);
-  const consuming = progress ? progress.consume(execution.eventLogs) : Promise.resolve();
+  const consuming = progress ? progress.consume(asWaits(execution.eventLogs, waitStates)) : Promise.resolve();
   try {
     return { status: 'SUCCEEDED', output: await execution.result };
   } catch (error) {

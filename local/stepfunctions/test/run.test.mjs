@@ -4,7 +4,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 
-import { alive, readEvents, runArgs, runCli, sandbox } from './helpers.mjs';
+import { SetupError } from '../lib/definition.mjs';
+import { accessKeyIds, functionEnv } from '../lib/lambda.mjs';
+import { alive, FUNCTIONS, readEvents, runArgs, runCli, sandbox } from './helpers.mjs';
 
 const ARN = 'arn:aws:lambda:us-east-1:000000000000:function:';
 
@@ -188,4 +190,48 @@ test('every function process is gone after the run', async (t) => {
   const pids = await box.pids();
   assert.equal(pids.length, 2); // echo-function and poll-function, each started once and kept warm
   assert.deepEqual(pids.filter(alive), []);
+});
+
+test('--access-key-per-function: each function process has its logical name as AWS_ACCESS_KEY_ID', async (t) => {
+  const box = await sandbox(t, ['echo-function', 'poll-function', 'other-function']);
+  const keys = { 'key.$': '$.env.AWS_ACCESS_KEY_ID', 'secret.$': '$.env.AWS_SECRET_ACCESS_KEY' };
+  const task = (resource) => ({ Type: 'Task', Resource: resource, ResultSelector: keys });
+  const definition = await box.json('keys.asl.json', {
+    StartAt: 'Echo',
+    States: {
+      Echo: { ...task('${EchoFunctionArn}'), ResultPath: '$.echo', Next: 'Poll' },
+      Poll: { ...task('${PollFunctionArn}'), ResultPath: '$.poll', Next: 'Literal' },
+      // A function ARN written out, with no placeholder: it goes by its binary name.
+      Literal: { ...task(`${ARN}other-function`), ResultPath: '$.literal', End: true },
+    },
+  });
+  const args = ['--definition', definition, '--functions', FUNCTIONS, '--bin-dir', box.bin];
+  const env = { AWS_ACCESS_KEY_ID: 'mine', AWS_SECRET_ACCESS_KEY: 'secret' };
+
+  const perFunction = await runCli([...args, '--access-key-per-function'], { env });
+  assert.equal(perFunction.code, 0, perFunction.stderr);
+  assert.deepEqual(JSON.parse(perFunction.stdout), {
+    echo: { key: 'EchoFunction', secret: 'secret' },
+    poll: { key: 'PollFunction', secret: 'secret' },
+    literal: { key: 'other-function', secret: 'secret' },
+  });
+
+  const shared = await runCli(args, { env });
+  assert.equal(shared.code, 0, shared.stderr);
+  assert.deepEqual(Object.values(JSON.parse(shared.stdout)).map((r) => r.key), ['mine', 'mine', 'mine']);
+});
+
+test('accessKeyIds: the placeholder without Arn; two placeholders for one binary cannot be told apart', () => {
+  assert.deepEqual(
+    accessKeyIds({ RenameTargetFunctionArn: 'rename-target', Other: 'other' }),
+    new Map([['rename-target', 'RenameTargetFunction'], ['other', 'Other']]),
+  );
+  assert.throws(() => accessKeyIds({ AFunctionArn: 'same', BFunctionArn: 'same' }), (error) => {
+    assert.ok(error instanceof SetupError);
+    assert.match(error.message, /AFunctionArn and BFunctionArn both name the binary same/);
+    return true;
+  });
+  const env = functionEnv('rename-target', { baseEnv: { AWS_ACCESS_KEY_ID: 'mine' }, accessKeyId: 'RenameTargetFunction' });
+  assert.equal(env.AWS_ACCESS_KEY_ID, 'RenameTargetFunction');
+  assert.equal(env.AWS_SECRET_ACCESS_KEY, 'test');
 });

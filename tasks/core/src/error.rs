@@ -82,6 +82,12 @@ pub enum TaskError {
     /// Another execution is refreshing the target.
     #[error("{0}")]
     TargetLocked(String),
+
+    /// The target's configuration cannot be given to an instance restored from the snapshot
+    /// (a custom parameter or option group of another engine major version); the message
+    /// says what to pass in `target.overrides`.
+    #[error("{0}")]
+    ConfigurationIncompatible(String),
 }
 
 impl TaskError {
@@ -106,6 +112,7 @@ impl TaskError {
             Self::TargetNotOptedIn(_) => "TargetNotOptedIn",
             Self::TargetNotFound(_) => "TargetNotFound",
             Self::TargetLocked(_) => "TargetLocked",
+            Self::ConfigurationIncompatible(_) => "ConfigurationIncompatible",
         }
     }
 
@@ -129,6 +136,7 @@ impl TaskError {
         "TargetNotOptedIn",
         "TargetNotFound",
         "TargetLocked",
+        "ConfigurationIncompatible",
     ];
 
     pub fn invalid_input(field: impl Into<String>, rule: impl Into<String>) -> Self {
@@ -162,8 +170,11 @@ pub fn error_code<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> Option<
 
 /// Maps an SDK error from `operation` (e.g. "DeleteDBInstance on y") to a named task error.
 ///
-/// Throttling, 5xx and transport failures become retryable names; anything else is
-/// `RdsRequestFailed` with the RDS code and message, so nothing is swallowed.
+/// Throttling, 5xx and transport failures become retryable names; `InvalidDBInstanceState`
+/// (the instance is in a status that passes by itself, such as `backing-up`, see
+/// [`crate::instance_status`]) becomes `NotReady`, which every state that changes an instance
+/// retries within a bound; anything else is `RdsRequestFailed` with the RDS code and message,
+/// so nothing is swallowed.
 pub fn from_sdk<E>(operation: &str, error: SdkError<E, aws_sdk_rds::config::http::HttpResponse>) -> TaskError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -178,6 +189,8 @@ where
                 TaskError::Throttled(text)
             } else if code == "SnapshotQuotaExceeded" {
                 TaskError::SnapshotQuotaExceeded(text)
+            } else if code == "InvalidDBInstanceState" {
+                TaskError::NotReady(text)
             } else if status >= 500 {
                 TaskError::ServiceUnavailable(text)
             } else {
@@ -228,6 +241,7 @@ mod tests {
             TaskError::TargetNotOptedIn(String::new()),
             TaskError::TargetNotFound(String::new()),
             TaskError::TargetLocked(String::new()),
+            TaskError::ConfigurationIncompatible(String::new()),
         ];
         let names: Vec<_> = samples.iter().map(TaskError::name).collect();
         assert_eq!(names, TaskError::NAMES);

@@ -4,8 +4,10 @@
 //! [`lambda::run`]. Everything a task reads or returns is a typed, schema-documented
 //! struct (see `schemas/`), and every failure the state machine must tell apart has a
 //! stable name ([`TaskError::name`]), which becomes the Lambda `errorType`.
+pub mod engine;
 pub mod error;
 pub mod identifiers;
+pub mod instance_status;
 pub mod lambda;
 pub mod model;
 pub mod rds;

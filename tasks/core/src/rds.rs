@@ -8,7 +8,9 @@ use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_rds::types::DbInstance;
 
 use crate::TaskError;
+use crate::engine::Groups;
 use crate::error::{error_code, from_sdk};
+use crate::model::TargetConfiguration;
 
 /// RDS clients for any region, built from one shared AWS configuration.
 ///
@@ -59,4 +61,29 @@ pub fn format_time(time: &DateTime) -> String {
 /// The current time as RFC 3339 text (see [`format_time`]).
 pub fn now() -> String {
     format_time(&DateTime::from(std::time::SystemTime::now()))
+}
+
+/// The custom parameter and option groups `configuration` names, with the family and major
+/// engine version each belongs to (`None` when the group does not exist).
+pub async fn groups_of(client: &Client, configuration: &TargetConfiguration) -> Result<Groups, TaskError> {
+    let mut groups = Groups::default();
+    if let Some(name) = &configuration.db_parameter_group_name {
+        let family = match client.describe_db_parameter_groups().db_parameter_group_name(name).send().await {
+            Ok(output) => {
+                output.db_parameter_groups().first().and_then(|g| g.db_parameter_group_family()).map(str::to_owned)
+            }
+            Err(error) if error_code(&error) == Some("DBParameterGroupNotFound") => None,
+            Err(error) => return Err(from_sdk(&format!("DescribeDBParameterGroups {name}"), error)),
+        };
+        groups.parameter_group = Some((name.clone(), family));
+    }
+    if let Some(name) = &configuration.option_group_name {
+        let major = match client.describe_option_groups().option_group_name(name).send().await {
+            Ok(output) => output.option_groups_list().first().and_then(|g| g.major_engine_version()).map(str::to_owned),
+            Err(error) if error_code(&error) == Some("OptionGroupNotFoundFault") => None,
+            Err(error) => return Err(from_sdk(&format!("DescribeOptionGroups {name}"), error)),
+        };
+        groups.option_group = Some((name.clone(), major));
+    }
+    Ok(groups)
 }

@@ -492,17 +492,27 @@ async fn delete_target_turns_deletion_protection_off_only_when_allowed() {
 async fn wait_deleted_on_a_missing_a_deleting_and_a_present_target() {
     let emulator = Emulator::start(); // holds apply to the whole emulator
     let client = emulator.client(TARGET_REGION);
-    let wait = |id: String| {
+    let wait_since = |id: String, started: Option<&str>| {
         wait_deleted::handle(
             emulator.rds(),
-            wait_deleted::Input { target: instance_ref(TARGET_REGION, &id), final_snapshot: None },
+            wait_deleted::Input {
+                target: instance_ref(TARGET_REGION, &id),
+                final_snapshot: None,
+                deletion_started_at: started.map(str::to_owned),
+            },
         )
     };
+    let wait = |id: String| wait_since(id, None);
 
     assert_eq!(wait("y-missing".into()).await.unwrap(), wait_deleted::Output { deleted: true });
 
+    // Right after a delete, a describe may still say `available` (or `delete-precheck`):
+    // not gone yet, not an error. An instance created after the deletion started is another.
     create_instance(&client, "y-present").await;
-    assert_eq!(wait("y-present".into()).await.unwrap_err().name(), "TargetExists");
+    assert_eq!(wait("y-present".into()).await.unwrap_err().name(), "NotReady");
+    assert_eq!(wait_since("y-present".into(), Some("2100-01-01T00:00:00Z")).await.unwrap_err().name(), "NotReady");
+    let recreated = wait_since("y-present".into(), Some("2000-01-01T00:00:00Z")).await.unwrap_err();
+    assert_eq!(recreated.name(), "TargetExists", "{recreated}");
 
     emulator.control("transitions", json!({"instance.deleting": {"reads": 2}}));
     create_instance(&client, "y-deleting").await;
@@ -613,7 +623,7 @@ async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration(
     tag_target::handle(emulator.rds(), tag_input).await.unwrap();
     let tags = tags_of(emulator, TARGET_REGION, y.db_instance_arn().unwrap()).await;
     assert_eq!(tags.get(tags::SOURCE), Some(&format!("{SOURCE_REGION}/{x}")));
-    assert_eq!(tags.get(tags::SNAPSHOT), Some(&snapshot.identifier));
+    assert_eq!(tags.get(tags::SNAPSHOT), Some(&tags::snapshot_id_value(&snapshot.identifier)));
     assert_eq!(tags.get(tags::SNAPSHOT_CREATED_AT), Some(&snapshot.created_at));
     assert!(tags.get(tags::REFRESHED_AT).is_some_and(|t| t.starts_with("20")));
     assert_eq!(

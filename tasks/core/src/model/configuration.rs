@@ -120,10 +120,33 @@ impl TargetConfiguration {
                 (max, _) => max.is_some(),
             },
             "monitoringRoleArn" => self.monitoring_interval.unwrap_or(0) > 0 && self.monitoring_role_arn.is_some(),
+            // Where the storage does not take them, RDS reports its baseline: not a setting.
+            "iops" => self.provisioned_performance(actual.allocated_storage).0.is_some(),
+            "storageThroughput" => self.provisioned_performance(actual.allocated_storage).1.is_some(),
             "performanceInsightsKmsKeyId" | "performanceInsightsRetentionPeriod" => {
                 self.performance_insights_enabled == Some(true) && !wanted_value.is_null()
             }
             _ => !wanted_value.is_null(),
+        }
+    }
+
+    /// The `Iops` and `StorageThroughput` to pass to a restore or modify that gives the
+    /// instance `allocated` GiB of this configuration's storage type: only where that type
+    /// and size take them. gp3 below 400 GiB (PostgreSQL) has a fixed baseline of 3000 IOPS
+    /// and 125 MiB/s, which DescribeDBInstances reports, but RDS refuses a request that
+    /// specifies either, even with the baseline values (`InvalidParameterCombination: You
+    /// can't specify IOPS or storage throughput for engine postgres and a storage size less
+    /// than 400`); gp2 and magnetic storage take neither, io1/io2 take IOPS only. With no
+    /// storage type (RDS keeps the snapshot's), what the configuration says is passed.
+    /// References: RDS User Guide, "Amazon RDS DB instance storage" (gp3 storage);
+    /// terraform-provider-aws #28243.
+    pub fn provisioned_performance(&self, allocated: Option<i32>) -> (Option<i32>, Option<i32>) {
+        let storage_type = self.storage_type.as_deref().map(str::to_ascii_lowercase);
+        match storage_type.as_deref() {
+            None => (self.iops, self.storage_throughput),
+            Some("gp3") if allocated.unwrap_or(0) >= GP3_PROVISIONED_MIN_GIB => (self.iops, self.storage_throughput),
+            Some("io1" | "io2") => (self.iops, None),
+            Some(_) => (None, None),
         }
     }
 
@@ -149,6 +172,9 @@ impl TargetConfiguration {
         })
     }
 }
+
+/// The smallest gp3 volume (GiB) for which PostgreSQL takes provisioned IOPS and throughput.
+pub const GP3_PROVISIONED_MIN_GIB: i32 = 400;
 
 /// Whether a tag key is the user's, not AWS's or rds-refresh's own.
 pub fn is_user_tag(key: &str) -> bool {
@@ -288,6 +314,47 @@ mod tests {
         let actual =
             TargetConfiguration { allocated_storage: Some(200), max_allocated_storage: None, ..configuration() };
         assert_eq!(wanted.differences(&actual), vec![]);
+    }
+
+    fn storage(storage_type: &str, allocated: i32, iops: i32, throughput: Option<i32>) -> TargetConfiguration {
+        TargetConfiguration {
+            storage_type: Some(storage_type.into()),
+            allocated_storage: Some(allocated),
+            iops: Some(iops),
+            storage_throughput: throughput,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn small_gp3_volumes_take_no_iops_or_throughput() {
+        // What DescribeDBInstances reports for a 100 GiB gp3 volume: the baseline.
+        let small = storage("gp3", 100, 3000, Some(125));
+        assert_eq!(small.provisioned_performance(Some(100)), (None, None));
+        assert_eq!(small.provisioned_performance(Some(399)), (None, None));
+        // The restore may get more than asked (the snapshot's size): the size decides.
+        assert_eq!(small.provisioned_performance(Some(400)), (Some(3000), Some(125)));
+        let large = storage("gp3", 500, 12000, Some(500));
+        assert_eq!(large.provisioned_performance(Some(500)), (Some(12000), Some(500)));
+        assert_eq!(storage("io1", 100, 1000, None).provisioned_performance(Some(100)), (Some(1000), None));
+        assert_eq!(storage("io2", 100, 1000, Some(1)).provisioned_performance(Some(100)), (Some(1000), None));
+        assert_eq!(storage("gp2", 100, 300, None).provisioned_performance(Some(100)), (None, None));
+        assert_eq!(storage("GP3", 100, 3000, Some(125)).provisioned_performance(Some(100)), (None, None));
+    }
+
+    #[test]
+    fn a_baseline_that_is_not_a_setting_is_not_a_difference() {
+        let wanted = storage("gp3", 100, 3000, Some(125));
+        let actual = storage("gp3", 100, 3000, Some(125));
+        assert_eq!(wanted.differences(&actual), vec![]);
+        // Even a different baseline (RDS's, not ours) is not compared below 400 GiB...
+        let other = storage("gp3", 100, 12000, Some(500));
+        assert_eq!(wanted.differences(&other), vec![]);
+        // ... but provisioned performance is.
+        let large = storage("gp3", 500, 15000, Some(600));
+        let fields: Vec<_> =
+            large.differences(&storage("gp3", 500, 12000, Some(500))).into_iter().map(|d| d.field).collect();
+        assert_eq!(fields, ["iops", "storageThroughput"]);
     }
 
     #[test]

@@ -62,6 +62,13 @@ pub struct SnapshotRef {
     pub snapshot_type: String,
     /// Whether the snapshot is encrypted.
     pub encrypted: bool,
+    /// The engine of the snapshot's instance, e.g. `postgres`.
+    #[serde(default)]
+    pub engine: Option<String>,
+    /// The engine version of the snapshot, e.g. `16.3`: the target's parameter and option
+    /// groups must be of its major version.
+    #[serde(default)]
+    pub engine_version: Option<String>,
 }
 
 /// The snapshot the target is restored from, in the target region.

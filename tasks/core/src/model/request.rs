@@ -165,6 +165,21 @@ impl CopyOptions {
 }
 
 impl RefreshRequest {
+    /// The request with its identifiers in lower case, as RDS stores them: RDS finds `Y` as
+    /// `y`, but IAM matches ARNs case-sensitively, so a policy for `db:y` would not allow a
+    /// call made for `db:Y`, and tag values naming `x` would not match `X`. check-input
+    /// returns this form, which is what every later state uses.
+    pub fn normalized(mut self) -> Self {
+        self.source.db_instance_identifier.make_ascii_lowercase();
+        self.target.db_instance_identifier.make_ascii_lowercase();
+        if let Some(id) = &mut self.snapshot.identifier
+            && !id.starts_with("arn:")
+        {
+            id.make_ascii_lowercase();
+        }
+        self
+    }
+
     /// Checks every rule that typing alone does not, naming the field that breaks one.
     pub fn validate(&self) -> Result<(), TaskError> {
         self.source.validate("source")?;
@@ -331,6 +346,19 @@ mod tests {
                 other => panic!("{field}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn identifiers_are_normalized_to_lower_case_as_rds_stores_them() {
+        let mut input = minimal();
+        input["source"]["dbInstanceIdentifier"] = json!("Prod-DB");
+        input["target"]["dbInstanceIdentifier"] = json!("Staging");
+        input["snapshot"] = json!({"identifier": "Before-Upgrade"});
+        let request = request(input).normalized();
+        assert_eq!(request.source.db_instance_identifier, "prod-db");
+        assert_eq!(request.target.db_instance_identifier, "staging");
+        assert_eq!(request.snapshot.identifier.as_deref(), Some("before-upgrade"));
+        assert_eq!(request.validate(), Ok(()));
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub type Input = RefreshRequest;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Output {
-    /// The input, checked, with every default written out.
+    /// The input, checked, with every default written out and its identifiers in lower case
+    /// (as RDS stores them).
     pub request: RefreshRequest,
     /// Always `null` here; find-snapshot fills it in. Present from the start so that the
     /// failure notification can name it whichever state failed.
@@ -28,6 +29,7 @@ pub struct Output {
 
 /// Needs no AWS client: the input is checked on its own.
 pub async fn handle(_: NoClients, request: Input) -> Result<Output, TaskError> {
+    let request = request.normalized();
     request.validate()?;
     let retain_old_seconds = request.retain_old_minutes * 60;
     Ok(Output { request, snapshot: None, retain_old_seconds, target_state: None })

@@ -15,6 +15,7 @@ use aws_sdk_rds::types::{CloudwatchLogsExportConfiguration, DbInstance};
 
 use crate::TaskError;
 use crate::error::from_sdk;
+use crate::instance_status::{StatusClass, classify};
 use crate::model::{InstanceRef, TargetConfiguration};
 use crate::rds::{Rds, find_instance};
 use crate::tags::{self, tag};
@@ -47,8 +48,12 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .await?
         .ok_or_else(|| TaskError::RestoreFailed(format!("{} does not exist", target.display_name())))?;
     let status = instance.db_instance_status().unwrap_or("unknown");
-    if status != "available" {
-        return Err(TaskError::NotReady(format!("{} is {status}", target.display_name())));
+    match classify(status) {
+        StatusClass::Usable => {}
+        StatusClass::Transient => return Err(TaskError::NotReady(format!("{} is {status}", target.display_name()))),
+        StatusClass::Failed => {
+            return Err(TaskError::RestoreFailed(format!("{} is {status}", target.display_name())));
+        }
     }
 
     let actual = configuration_of(&instance);
@@ -56,6 +61,8 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     if !modified.is_empty() {
         let request = client.modify_db_instance().db_instance_identifier(&target.db_instance_identifier);
         let request = modification(request, &modified, &wanted, &actual).apply_immediately(true);
+        // InvalidDBInstanceState (the instance went into backing-up or the like since it was
+        // described) is NotReady, and the state machine calls again.
         request.send().await.map_err(|error| match from_sdk("ModifyDBInstance", error) {
             TaskError::RdsRequestFailed(message) => TaskError::ConfigurationNotApplied(format!(
                 "{} refused {}: {message}",

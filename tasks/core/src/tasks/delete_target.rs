@@ -68,14 +68,15 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let outcome = match find_instance(&client, id).await? {
         None => DeleteOutcome::Absent,
         Some(instance) if instance.db_instance_status() == Some("deleting") => DeleteOutcome::AlreadyDeleting,
-        Some(instance) if restoring_from(&instance) == Some(input.copy.identifier.as_str()) => {
+        Some(instance) if tags::restoring_from(instance.tag_list()).as_ref() == Some(&input.copy.identifier) => {
             DeleteOutcome::AlreadyRestored
         }
         Some(instance) => {
             // Checked again here, at the destructive step, not only when the run started.
             check_opted_in(target, &input.source, &instance)?;
             // The half-made restore of an earlier run is not worth a final snapshot.
-            let final_snapshot = final_snapshot.as_deref().filter(|_| restoring_from(&instance).is_none());
+            let final_snapshot =
+                final_snapshot.as_deref().filter(|_| tags::restoring_from(instance.tag_list()).is_none());
             delete(&client, target, &instance, input.allow_disable_deletion_protection, final_snapshot).await?
         }
     };
@@ -138,11 +139,6 @@ async fn delete(
         }
         Err(error) => Err(from_sdk(&format!("DeleteDBInstance {}", target.display_name()), error)),
     }
-}
-
-/// The copy a target was restored from by a refresh that has not finished, if it was.
-fn restoring_from(instance: &DbInstance) -> Option<&str> {
-    instance.tag_list().iter().find(|t| t.key() == Some(tags::RESTORING)).and_then(|t| t.value())
 }
 
 /// `rds-refresh-final-<target>-<8 hex of the execution>`: one per execution, so a retried

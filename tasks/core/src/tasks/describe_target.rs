@@ -7,9 +7,10 @@ use serde::{Deserialize, Serialize};
 use aws_sdk_rds::types::DbInstance;
 
 use crate::TaskError;
+use crate::engine::check_groups;
 use crate::identifiers::swap_identifiers;
 use crate::model::{InstanceRef, SnapshotRef, TargetConfiguration, TargetSpec};
-use crate::rds::{find_instance, now};
+use crate::rds::{Rds, find_instance, groups_of, now};
 use crate::state::RdsAndState;
 use crate::tags;
 
@@ -67,6 +68,9 @@ pub enum ConfigurationSource {
 
 pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
     let (mut output, live) = inspect(&clients, &input.source, &input.target).await?;
+    if let (Some(snapshot), Some(configuration)) = (&input.snapshot, &output.configuration) {
+        check_fits_snapshot(&clients.rds, &input.target.region, configuration, snapshot).await?;
+    }
     if let (Some(configuration), Some(captured_at)) = (live, &output.captured_at) {
         let target = input.target.instance();
         clients.state.put_configuration(&target, &input.source, &configuration, captured_at).await?;
@@ -98,7 +102,7 @@ pub async fn inspect(
 
     // A target restored by an unfinished refresh may still lack its settings: prefer what
     // was kept before the old one was deleted.
-    let finished = instance.as_ref().filter(|i| !tags::to_map(i.tag_list()).contains_key(tags::RESTORING));
+    let finished = instance.as_ref().filter(|i| tags::restoring_from(i.tag_list()).is_none());
     let (configuration_source, captured_at, captured) = match finished {
         Some(instance) => (ConfigurationSource::Live, Some(now()), Some(configuration_of(instance))),
         None => match clients.state.stored_configuration(&target).await? {
@@ -137,10 +141,24 @@ pub async fn inspect(
         configuration_source,
         captured_at,
         configuration,
-        restoring_from: instance.as_ref().and_then(|i| tags::to_map(i.tag_list()).remove(tags::RESTORING)),
+        restoring_from: instance.as_ref().and_then(|i| tags::restoring_from(i.tag_list())),
         swap: None,
     };
     Ok((output, live))
+}
+
+/// The configuration's parameter and option groups must be of the snapshot's engine major
+/// version, or the restore fails (in replace mode after the target was deleted):
+/// `ConfigurationIncompatible`, before anything is changed.
+pub async fn check_fits_snapshot(
+    rds: &Rds,
+    region: &str,
+    configuration: &TargetConfiguration,
+    snapshot: &SnapshotRef,
+) -> Result<(), TaskError> {
+    let (Some(engine), Some(version)) = (&snapshot.engine, &snapshot.engine_version) else { return Ok(()) };
+    let groups = groups_of(&rds.client(region), configuration).await?;
+    check_groups(&groups, engine, version, &snapshot.identifier)
 }
 
 /// The target must carry `rds-refresh:source = <source region>/<source identifier>`: a

@@ -152,6 +152,8 @@ fn snapshot_ref(snapshot: &DbSnapshot, region: &str) -> Result<SnapshotRef, Task
         created_at: format_time(snapshot.snapshot_create_time().ok_or_else(|| missing("SnapshotCreateTime"))?),
         snapshot_type: snapshot.snapshot_type().unwrap_or("unknown").to_owned(),
         encrypted: snapshot.encrypted().unwrap_or(false),
+        engine: snapshot.engine().map(str::to_owned),
+        engine_version: snapshot.engine_version().map(str::to_owned),
     })
 }
 

@@ -11,7 +11,7 @@ use crate::rds::format_time;
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::delete_target::final_snapshot_identifier;
-use crate::tasks::describe_target::{ConfigurationSource, inspect};
+use crate::tasks::describe_target::{ConfigurationSource, check_fits_snapshot, inspect};
 use crate::tasks::{find_snapshot, prune_copies};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -115,6 +115,11 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
     let snapshot = refused_or(find_snapshot::choose(&clients.rds, &request).await, &mut refuse)?;
     let inspected =
         refused_or(inspect(&clients, &request.source, &request.target).await, &mut refuse)?.map(|(output, _)| output);
+    if let (Some(snapshot), Some(configuration)) =
+        (&snapshot, inspected.as_ref().and_then(|i| i.configuration.as_ref()))
+    {
+        refused_or(check_fits_snapshot(&clients.rds, &target.region, configuration, snapshot).await, &mut refuse)?;
+    }
 
     let copy = match &snapshot {
         Some(snapshot) if snapshot.region == target.region => Some(PlannedCopy {

@@ -8,6 +8,7 @@ use aws_sdk_rds::Client;
 
 use crate::TaskError;
 use crate::error::from_sdk;
+use crate::instance_status::{StatusClass, classify};
 use crate::model::InstanceRef;
 use crate::rds::{Rds, find_instance, now};
 use crate::tasks::describe_target::check_opted_in;
@@ -65,6 +66,25 @@ pub async fn rename(
         ))),
         (Some(instance), None) => {
             check_opted_in(from, source, &instance)?;
+            // RDS refuses to rename an instance that is, say, backing-up or in maintenance
+            // (InvalidDBInstanceState): wait for it (NotReady) rather than fail the refresh.
+            let status = instance.db_instance_status().unwrap_or("unknown");
+            match classify(status) {
+                StatusClass::Usable => {}
+                StatusClass::Transient => {
+                    return Err(TaskError::NotReady(format!(
+                        "{} is {status}: renaming it once it is available",
+                        from.display_name()
+                    )));
+                }
+                StatusClass::Failed => {
+                    return Err(TaskError::RdsRequestFailed(format!(
+                        "cannot rename {} to {}: it is {status}",
+                        from.display_name(),
+                        target.display_name()
+                    )));
+                }
+            }
             client
                 .modify_db_instance()
                 .db_instance_identifier(&from.db_instance_identifier)

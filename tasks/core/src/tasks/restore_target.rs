@@ -46,7 +46,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         }
         // An earlier attempt of this refresh restored it already (its call may have been
         // answered after the state's timeout): go on with it.
-        if tags::to_map(existing.tag_list()).get(tags::RESTORING) == Some(&copy.identifier) {
+        if tags::restoring_from(existing.tag_list()).as_ref() == Some(&copy.identifier) {
             tracing::info!(target = %target.display_name(), "already restored from this copy");
             return Ok(Output {
                 arn: existing.db_instance_arn().unwrap_or_default().to_owned(),
@@ -65,7 +65,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .db_snapshot_identifier(&copy.identifier)
         // Marks the new target as not yet refreshed until tag-target removes it, so that a
         // re-run does not take its settings for the target's configuration.
-        .tags(tag(tags::RESTORING, &copy.identifier))
+        .tags(tags::restoring(&copy.identifier))
         // The opt-in, at once: a re-run after a failure from here on must find it.
         .tags(tag(tags::SOURCE, &source.display_name()));
     if let Some(config) = configuration {
@@ -75,6 +75,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             None => None,
         };
         let allocated_storage = config.allocated_storage.map(|wanted| wanted.max(snapshot_storage.unwrap_or(0)));
+        let (iops, storage_throughput) = config.provisioned_performance(allocated_storage.or(snapshot_storage));
         for (key, value) in &config.tags {
             restore = restore.tags(tag(key, value));
         }
@@ -87,8 +88,8 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             .set_multi_az(config.multi_az)
             .set_storage_type(config.storage_type)
             .set_allocated_storage(allocated_storage)
-            .set_iops(config.iops)
-            .set_storage_throughput(config.storage_throughput)
+            .set_iops(iops)
+            .set_storage_throughput(storage_throughput)
             .set_port(config.port)
             .set_publicly_accessible(config.publicly_accessible)
             .set_enable_iam_database_authentication(config.iam_database_authentication_enabled)

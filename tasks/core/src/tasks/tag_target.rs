@@ -44,7 +44,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .send()
         .await
         .map_err(|e| from_sdk(&format!("AddTagsToResource {arn}"), e))?;
-    if tags::to_map(instance.tag_list()).contains_key(tags::RESTORING) {
+    if tags::restoring_from(instance.tag_list()).is_some() {
         client
             .remove_tags_from_resource()
             .resource_name(arn)
@@ -60,7 +60,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
 pub fn provenance_tags(input: &Input, now: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
         (tags::SOURCE.to_owned(), input.source.display_name()),
-        (tags::SNAPSHOT.to_owned(), input.snapshot.identifier.clone()),
+        (tags::SNAPSHOT.to_owned(), tags::snapshot_id_value(&input.snapshot.identifier)),
         (tags::SNAPSHOT_CREATED_AT.to_owned(), input.snapshot.created_at.clone()),
         (tags::REFRESHED_AT.to_owned(), now.to_owned()),
         (tags::EXECUTION.to_owned(), tags::value(&input.execution)),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 
 use crate::TaskError;
+use crate::instance_status::{StatusClass, classify};
 use crate::model::{Downtime, Endpoint, InstanceRef, TargetConfiguration};
 use crate::rds::{Rds, find_instance, format_time};
 use crate::tags;
@@ -38,22 +39,6 @@ pub struct Output {
     pub downtime: Option<Downtime>,
 }
 
-/// Statuses from which an instance will not become `available` by waiting.
-const FAILED: &[&str] = &[
-    "failed",
-    "deleting",
-    "stopped",
-    "stopping",
-    "storage-full",
-    "incompatible-restore",
-    "incompatible-parameters",
-    "incompatible-network",
-    "incompatible-option-group",
-    "inaccessible-encryption-credentials",
-    "inaccessible-encryption-credentials-recoverable",
-    "restore-error",
-];
-
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let target = &input.target;
     let client = rds.client(&target.region);
@@ -65,14 +50,15 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         None => return Err(TaskError::RestoreFailed(format!("{} does not exist", target.display_name()))),
     };
     let status = instance.db_instance_status().unwrap_or("unknown");
-    if FAILED.contains(&status) {
-        return Err(TaskError::RestoreFailed(format!("{} is {status}", target.display_name())));
-    }
     let endpoint =
         instance.endpoint().and_then(|e| Some(Endpoint { address: e.address()?.to_owned(), port: e.port()? }));
-    let endpoint = match (status, endpoint) {
-        ("available", Some(endpoint)) => endpoint,
-        (status, _) => return Err(TaskError::NotReady(format!("{} is {status}", target.display_name()))),
+    let endpoint = match (classify(status), endpoint) {
+        (StatusClass::Failed, _) => {
+            return Err(TaskError::RestoreFailed(format!("{} is {status}", target.display_name())));
+        }
+        // `storage-optimization` serves (and may last hours): not waited out.
+        (StatusClass::Usable, Some(endpoint)) => endpoint,
+        (_, _) => return Err(TaskError::NotReady(format!("{} is {status}", target.display_name()))),
     };
     if let Some(wanted) = &input.configuration {
         if instance.pending_modified_values().is_some_and(has_pending_changes) {

@@ -1,0 +1,178 @@
+//! Least privilege, checked call by call: every RDS call each function makes in every mode
+//! (cross-region and one region, swap and replace, the dry run, re-runs after a failure, a
+//! final snapshot, deletion protection, monitoring and a customer managed key) is allowed by
+//! that function's role in deploy/template.yaml, for the exact ARNs IAM checks.
+//!
+//! tests/permissions.rs checks the actions each role allows against the code; this checks the
+//! resources, by running refreshes whose functions sign with their own access key (the local
+//! runner's `--access-key-per-function`) and evaluating the emulator's call log against the
+//! template (support/iam.rs).
+mod support;
+// Only this test needs the IAM model (and serde_yaml): not part of the shared support module,
+// which the CLI's tests use too.
+#[path = "support/iam.rs"]
+mod iam;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_rds::types::Tag;
+use iam::{ACCOUNT, Policy, required, wildcard_match};
+use serde_json::{Value, json};
+use support::local_run::{input, refresh_local_with};
+use support::{Emulator, create_instance_with, create_snapshot, opt_in, repo_root};
+
+/// The template's parameters (and pseudo parameters) of the stack for `source` and `target`.
+fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTreeMap<&'a str, &'a str> {
+    BTreeMap::from([
+        ("AWS::Partition", "aws"),
+        ("AWS::Region", target.0),
+        ("AWS::AccountId", ACCOUNT),
+        ("SourceRegion", source.0),
+        ("SourceDbInstanceIdentifier", source.1),
+        ("TargetDbInstanceIdentifier", target.1),
+    ])
+}
+
+/// Every authorization the calls logged so far needed and the deployment's roles deny, by
+/// function.
+fn denied(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) -> Vec<String> {
+    let calls = emulator.control_get("calls");
+    let parameters = deployment(source, target);
+    let mut policies: BTreeMap<String, Policy> = BTreeMap::new();
+    let mut denied = BTreeSet::new();
+    for call in calls["log"].as_array().unwrap() {
+        let Some(function) = call["accessKey"].as_str().filter(|key| key.ends_with("Function")) else { continue };
+        let policy = policies
+            .entry(function.to_owned())
+            .or_insert_with(|| Policy::of_function(&repo_root(), function, &parameters));
+        for need in required(call) {
+            if !policy.allows(&need) {
+                denied.insert(format!("{function}: {} on {} ({:?})", need.action, need.resource, need.context));
+            }
+        }
+    }
+    denied.into_iter().collect()
+}
+
+/// The functions that signed at least one RDS call.
+fn callers(emulator: &Emulator) -> BTreeSet<String> {
+    let calls = emulator.control_get("calls");
+    calls["log"].as_array().unwrap().iter().filter_map(|c| c["accessKey"].as_str().map(str::to_owned)).collect()
+}
+
+fn run(emulator: &Emulator, input: &Value, args: &[&str]) -> support::local_run::Run {
+    let mut all = vec!["--access-key-per-function"];
+    all.extend_from_slice(args);
+    refresh_local_with(emulator, input, &[], &all)
+}
+
+fn with(mut base: Value, extra: Value) -> Value {
+    for (key, value) in extra.as_object().unwrap() {
+        match (base.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => existing.extend(more.clone()),
+            _ => base[key] = value.clone(),
+        }
+    }
+    base
+}
+
+/// `x` with a snapshot, and `y` opted in, configured with what needs extra permissions:
+/// Enhanced Monitoring (a role passed to RDS) and Performance Insights with a customer
+/// managed key.
+async fn seed(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) {
+    let client = emulator.client(source.0);
+    create_instance_with(&client, source.1, |b| b).await;
+    create_snapshot(&client, source.1, &format!("{}-manual", source.1)).await;
+    let key = emulator.create_kms_key(target.0);
+    let opted_in = format!("{}/{}", source.0, source.1);
+    create_instance_with(&emulator.client(target.0), target.1, |b| {
+        b.tags(Tag::builder().key("team").value("analytics").build())
+            .tags(opt_in(&opted_in))
+            .monitoring_interval(60)
+            .monitoring_role_arn(format!("arn:aws:iam::{ACCOUNT}:role/rds-monitoring"))
+            .enable_performance_insights(true)
+            .performance_insights_kms_key_id(key)
+            .deletion_protection(true)
+    })
+    .await;
+}
+
+/// Every mode of one deployment: the dry run, swap (failing between the renames, then a
+/// re-run), replace with a final snapshot (failing after the delete, then a re-run).
+fn every_mode(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) {
+    let base = with(
+        input(source.1, target.1),
+        json!({"source": {"region": source.0}, "target": {"region": target.0, "allowDisableDeletionProtection": true}}),
+    );
+    let plan = run(emulator, &with(base.clone(), json!({"dryRun": true})), &[]);
+    assert!(plan.success, "dry run: {}", plan.stderr);
+    let failed = run(emulator, &base, &["--fail-after", "RetireTarget"]);
+    assert!(!failed.success, "the injected failure fails the swap");
+    run(emulator, &base, &[]).output();
+    let replace = with(base.clone(), json!({"mode": "replace", "target": {"finalSnapshot": true}}));
+    let failed = run(emulator, &replace, &["--fail-after", "DeleteTarget"]);
+    assert!(!failed.success, "the injected failure fails the replace");
+    run(emulator, &replace, &[]).output();
+}
+
+#[tokio::test]
+async fn every_call_in_every_mode_is_allowed_by_its_role_across_regions() {
+    let emulator = Emulator::start();
+    let (source, target) = (("us-east-1", "x"), ("us-west-2", "y"));
+    seed(&emulator, source, target).await;
+    emulator.clear_calls();
+    every_mode(&emulator, source, target);
+    let callers = callers(&emulator);
+    for function in [
+        "PlanRefreshFunction",
+        "FindSnapshotFunction",
+        "CopySnapshotFunction",
+        "WaitCopiedFunction",
+        "DeleteTargetFunction",
+        "RestoreTargetFunction",
+        "ConfigureTargetFunction",
+        "RenameTargetFunction",
+        "RecoverSwapFunction",
+        "TagTargetFunction",
+        "PruneCopiesFunction",
+    ] {
+        assert!(
+            callers.contains(function),
+            "{function} made no call: is --access-key-per-function in effect? {callers:?}"
+        );
+    }
+    assert_eq!(denied(&emulator, source, target), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn every_call_in_every_mode_is_allowed_by_its_role_in_one_region() {
+    // No copy: the tasks work on the source's own snapshot in the target's region.
+    let emulator = Emulator::start();
+    let (source, target) = (("us-west-2", "x"), ("us-west-2", "y"));
+    seed(&emulator, source, target).await;
+    emulator.clear_calls();
+    every_mode(&emulator, source, target);
+    assert_eq!(denied(&emulator, source, target), Vec::<String>::new());
+}
+
+#[test]
+fn wildcards_match_as_iam_does() {
+    assert!(wildcard_match("arn:aws:rds:us-west-2:1:db:y-rr-*", "arn:aws:rds:us-west-2:1:db:y-rr-new-abc"));
+    assert!(!wildcard_match("arn:aws:rds:us-west-2:1:db:y-rr-*", "arn:aws:rds:us-west-2:1:db:y"));
+    assert!(wildcard_match("arn:aws:rds:us-west-2:1:snapshot:*", "arn:aws:rds:us-west-2:1:snapshot:rds:x-1"));
+    assert!(wildcard_match("rds:describe*", "rds:describedbinstances"));
+    assert!(wildcard_match("a?c", "abc") && !wildcard_match("a?c", "ac"));
+}
+
+/// The evaluator itself: a call the role does not cover is denied, and a tag condition
+/// needs the tag.
+#[test]
+fn the_evaluator_denies_what_the_role_does_not_allow() {
+    let parameters = deployment(("us-east-1", "x"), ("us-west-2", "y"));
+    let delete = Policy::of_function(&repo_root(), "DeleteTargetFunction", &parameters);
+    let call = |id: &str, tags: Value| json!({"action": "DeleteDBInstance", "region": "us-west-2", "params": {"DBInstanceIdentifier": id}, "resourceTags": tags});
+    let opted_in = json!({"rds-refresh:source": "us-east-1/x"});
+    assert!(required(&call("y", opted_in.clone())).iter().all(|need| delete.allows(need)));
+    assert!(!required(&call("y", json!({}))).iter().all(|need| delete.allows(need)), "needs the opt-in tag");
+    assert!(!required(&call("production", opted_in)).iter().all(|need| delete.allows(need)), "only y");
+}

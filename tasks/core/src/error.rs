@@ -247,6 +247,36 @@ mod tests {
         assert_eq!(names, TaskError::NAMES);
     }
 
+    /// An RDS error answer with `code` and HTTP `status`, as the SDK hands it over.
+    fn rds_error(
+        code: &str,
+        status: u16,
+    ) -> SdkError<
+        aws_sdk_rds::operation::modify_db_instance::ModifyDBInstanceError,
+        aws_sdk_rds::config::http::HttpResponse,
+    > {
+        let metadata = aws_sdk_rds::error::ErrorMetadata::builder().code(code).message("refused").build();
+        let error = aws_sdk_rds::operation::modify_db_instance::ModifyDBInstanceError::generic(metadata);
+        let raw = aws_sdk_rds::config::http::HttpResponse::new(
+            status.try_into().unwrap(),
+            aws_smithy_types::body::SdkBody::empty(),
+        );
+        SdkError::service_error(error, raw)
+    }
+
+    #[test]
+    fn sdk_errors_are_classified_by_code_and_status() {
+        let name = |code, status| from_sdk("ModifyDBInstance y", rds_error(code, status)).name();
+        assert_eq!(name("Throttling", 400), "Throttled");
+        assert_eq!(name("InternalFailure", 500), "ServiceUnavailable");
+        assert_eq!(name("SnapshotQuotaExceeded", 400), "SnapshotQuotaExceeded");
+        // A status that passes by itself (backing-up, maintenance, ...): waited out.
+        assert_eq!(name("InvalidDBInstanceState", 400), "NotReady");
+        assert_eq!(name("InvalidParameterCombination", 400), "RdsRequestFailed");
+        let text = from_sdk("ModifyDBInstance y", rds_error("InvalidDBInstanceState", 400)).to_string();
+        assert_eq!(text, "ModifyDBInstance y: InvalidDBInstanceState (HTTP 400): refused");
+    }
+
     #[test]
     fn diagnostic_carries_the_stable_name_and_the_message() {
         let diagnostic = Diagnostic::from(TaskError::invalid_input("target.region", "must be an AWS region name"));

@@ -106,12 +106,43 @@ pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &s
 /// re-run for the same snapshot finds the instances an earlier attempt left.
 pub fn swap_identifiers(target_identifier: &str, snapshot_arn: &str) -> (String, String) {
     let digest = Sha256::digest(snapshot_arn.as_bytes());
-    let hash: String = digest[..3].iter().map(|b| format!("{b:02x}")).collect();
-    // Room for "-rr-new-" and the hash within the 63-character limit.
+    let hash: String = digest[..SWAP_HASH_BYTES].iter().map(|b| format!("{b:02x}")).collect();
+    let base = swap_base(target_identifier);
+    (format!("{base}{TEMPORARY_INFIX}{hash}"), format!("{base}{RETIRED_INFIX}{hash}"))
+}
+
+const SWAP_HASH_BYTES: usize = 3;
+const TEMPORARY_INFIX: &str = "-rr-new-";
+const RETIRED_INFIX: &str = "-rr-old-";
+
+/// The part of swap mode's names that comes from the target: its identifier, cut to leave
+/// room for "-rr-new-" and the hash within the 63-character limit.
+fn swap_base(target_identifier: &str) -> String {
     let mut base = target_identifier.to_ascii_lowercase();
-    base.truncate(63 - 8 - hash.len());
-    let base = base.trim_end_matches('-');
-    (format!("{base}-rr-new-{hash}"), format!("{base}-rr-old-{hash}"))
+    base.truncate(63 - TEMPORARY_INFIX.len() - 2 * SWAP_HASH_BYTES);
+    base.trim_end_matches('-').to_owned()
+}
+
+/// What an instance named `name` is to swap mode for the target `target_identifier`, if it
+/// has one of the names swap mode gives (for any snapshot).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SwapRole {
+    /// `<y>-rr-new-<hash>`: a new instance that had not taken the target's name.
+    Temporary,
+    /// `<y>-rr-old-<hash>`: an old target, renamed away.
+    Retired,
+}
+
+/// Whether `name` is one of swap mode's names for `target_identifier` (of any snapshot).
+pub fn swap_role(name: &str, target_identifier: &str) -> Option<SwapRole> {
+    let rest = name.strip_prefix(&swap_base(target_identifier))?;
+    let (role, hash) = if let Some(hash) = rest.strip_prefix(TEMPORARY_INFIX) {
+        (SwapRole::Temporary, hash)
+    } else {
+        (SwapRole::Retired, rest.strip_prefix(RETIRED_INFIX)?)
+    };
+    let is_hash = hash.len() == 2 * SWAP_HASH_BYTES && hash.bytes().all(|b| b.is_ascii_hexdigit());
+    is_hash.then_some(role)
 }
 
 /// Checks a snapshot identifier that rds-refresh creates (1-255 characters).
@@ -167,6 +198,26 @@ mod tests {
         for id in [new, old, swap_identifiers(&long, "arn").0, swap_identifiers(&"z".repeat(63), "arn").1] {
             assert_eq!(check_instance_identifier(&id), Ok(()), "{id}");
         }
+    }
+
+    #[test]
+    fn swap_names_of_any_snapshot_are_recognised_and_nothing_else() {
+        let (new, old) = swap_identifiers("staging", "arn:aws:rds:us-east-1:1:snapshot:s1");
+        assert_eq!(swap_role(&new, "staging"), Some(SwapRole::Temporary));
+        assert_eq!(swap_role(&old, "staging"), Some(SwapRole::Retired));
+        assert_eq!(swap_role("staging-rr-new-0a1b2c", "staging"), Some(SwapRole::Temporary));
+        for other in [
+            "staging",
+            "staging-rr-new-xyz123",
+            "staging-rr-new-0a1b2c3",
+            "staging-2-rr-new-0a1b2c",
+            "prod-rr-old-0a1b2c",
+        ] {
+            assert_eq!(swap_role(other, "staging"), None, "{other}");
+        }
+        let long = "z".repeat(63);
+        let (new, _) = swap_identifiers(&long, "arn");
+        assert_eq!(swap_role(&new, &long), Some(SwapRole::Temporary));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod error;
 pub mod identifiers;
 pub mod instance_status;
 pub mod lambda;
+pub mod leftovers;
 pub mod model;
 pub mod rds;
 pub mod schema;

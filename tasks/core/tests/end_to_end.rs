@@ -181,25 +181,24 @@ async fn a_throttled_task_is_retried_and_the_refresh_completes() {
     assert!(instance(&emulator.client(TARGET_REGION), "y").await.is_some());
 }
 
-/// Local runs keep AWS's proportions with `--time-scale`: a delete that takes 5 real seconds
-/// outlasts WaitDeleted's polls when every pause is flattened to 10 ms (its MaxAttempts are
-/// used up in about a second), and fits easily in the definition's budget scaled by 0.01
-/// (about 70 s).
+/// Local runs keep AWS's proportions with `--time-scale`: a delete that takes 8 real seconds
+/// fits easily in WaitDeleted's budget scaled by 0.01 (about 70 s), and outlasts its polls
+/// when every pause is flattened to 10 ms (its MaxAttempts are used up in a second or two).
 #[tokio::test]
 async fn waits_scaled_by_time_scale_outlast_a_delete_that_takes_real_seconds() {
     let emulator = Emulator::start();
     seed_source(&emulator, "x").await;
     seed_target(&emulator, "y").await;
-    emulator.control("transitions", json!({"instance.deleting": {"seconds": 5}}));
+    emulator.control("transitions", json!({"instance.deleting": {"seconds": 8}}));
     let replace = input_with(json!({"mode": "replace"}));
 
-    let flattened = support::local_run::refresh_local_with(&emulator, &replace, &[], &[]);
-    assert!(flattened.stderr.contains("error: WaitTimedOut"), "{}", flattened.stderr);
-
-    // The failed run left y deleting; the next one waits for it and restores.
     let scaled = support::local_run::refresh_local_with(&emulator, &replace, &[], &["--time-scale", "0.01"]);
     scaled.output();
     assert!(scaled.retries("WaitDeleted", "NotReady") >= 1, "{}", scaled.stderr);
     let y = instance(&emulator.client(TARGET_REGION), "y").await.expect("y is back");
     assert_eq!(y.db_instance_status(), Some("available"));
+
+    // The same delete of the restored y, with every pause flattened: the wait runs out first.
+    let flattened = support::local_run::refresh_local_with(&emulator, &replace, &[], &[]);
+    assert!(flattened.stderr.contains("error: WaitTimedOut"), "{}", flattened.stderr);
 }

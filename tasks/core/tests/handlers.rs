@@ -691,6 +691,7 @@ async fn prune_copies_keeps_the_newest_own_copies_and_nothing_else() {
                 origin: CopyOrigin::Copied,
             },
             retain: 2,
+            swap: None,
         },
     )
     .await

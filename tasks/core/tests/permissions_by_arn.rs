@@ -95,6 +95,13 @@ async fn seed(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) {
             .deletion_protection(true)
     })
     .await;
+    // What a swap for an older snapshot left: the refresh deletes it (prune-copies).
+    let (stale, _) =
+        rds_refresh_core::identifiers::swap_identifiers(target.1, "arn:aws:rds:us-east-1:1:snapshot:older");
+    create_instance_with(&emulator.client(target.0), &stale, |b| {
+        b.tags(opt_in(&opted_in)).tags(rds_refresh_core::tags::restoring("rds-refresh-older"))
+    })
+    .await;
 }
 
 /// Every mode of one deployment: the dry run, swap (failing between the renames, then a
@@ -175,4 +182,24 @@ fn the_evaluator_denies_what_the_role_does_not_allow() {
     assert!(required(&call("y", opted_in.clone())).iter().all(|need| delete.allows(need)));
     assert!(!required(&call("y", json!({}))).iter().all(|need| delete.allows(need)), "needs the opt-in tag");
     assert!(!required(&call("production", opted_in)).iter().all(|need| delete.allows(need)), "only y");
+}
+
+/// An encrypted source: the copy is made with `copy.kmsKeyId`, a key of the target region
+/// chosen at run time, which the roles may use only through RDS.
+#[tokio::test]
+async fn an_encrypted_copy_with_a_key_chosen_at_run_time_is_allowed_through_rds() {
+    let emulator = Emulator::start();
+    let (source, target) = (("us-east-1", "x"), ("us-west-2", "y"));
+    let client = emulator.client(source.0);
+    create_instance_with(&client, source.1, |b| b.storage_encrypted(true)).await;
+    create_snapshot(&client, source.1, "x-encrypted").await;
+    create_instance_with(&emulator.client(target.0), target.1, |b| b.tags(opt_in("us-east-1/x"))).await;
+    let key = emulator.create_kms_key(target.0);
+    emulator.clear_calls();
+    let input = with(input(source.1, target.1), json!({"copy": {"kmsKeyId": key}}));
+    run(&emulator, &input, &[]).output();
+    let copies = emulator.call_params("CopyDBSnapshot");
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0]["KmsKeyId"], key.as_str());
+    assert_eq!(denied(&emulator, source, target), Vec::<String>::new());
 }

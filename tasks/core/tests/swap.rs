@@ -202,3 +202,39 @@ async fn a_failure_at_any_swap_step_leaves_y_serving_and_a_rerun_completes() {
     expected.sort();
     assert_eq!(instances(&emulator).await, expected);
 }
+
+/// What a swap for an *older* snapshot left (an execution stopped after its restore, never
+/// re-run before a newer snapshot came) has other names than the next run's: it is found by
+/// its names' pattern and rds-refresh's tags. The dry run reports it; the next refresh deletes
+/// the stale temporary instance, and reports, but never deletes, the stale retired one (it may
+/// be the only copy of `y`'s old data). Nobody else's instance is touched.
+#[tokio::test]
+async fn what_a_swap_for_an_older_snapshot_left_is_found_reported_and_the_temporary_removed() {
+    let emulator = Emulator::start();
+    seed_source(&emulator, "x").await;
+    seed_y(&emulator, "y").await;
+    let client = emulator.client(TARGET_REGION);
+    let (stale_new, _) = rds_refresh_core::identifiers::swap_identifiers("y", "arn:aws:rds:us-east-1:1:snapshot:older");
+    let (_, stale_old) =
+        rds_refresh_core::identifiers::swap_identifiers("y", "arn:aws:rds:us-east-1:1:snapshot:oldest");
+    create_instance_with(&client, &stale_new, |b| {
+        b.tags(opt_in("us-east-1/x")).tags(tags::restoring("rds-refresh-older"))
+    })
+    .await;
+    create_instance_with(&client, &stale_old, |b| b.tags(opt_in("us-east-1/x"))).await;
+    // Same pattern, but not opted in from this source: not ours.
+    create_instance_with(&client, "y-rr-new-0a0b0c", |b| b.tags(tags::restoring("rds-refresh-other"))).await;
+
+    let plan = refresh_local(&emulator, &input_with(json!({"dryRun": true})), &[]);
+    let plan: Value = serde_json::from_str(&plan.stdout).unwrap_or_else(|_| panic!("{}", plan.stderr));
+    assert_eq!(plan["wouldDelete"]["temporaries"], json!([stale_new]));
+    assert_eq!(plan["leftoverRetired"], json!([stale_old]));
+
+    let output = refresh_local(&emulator, &input_with(json!({})), &[]).output();
+    assert_eq!(output.deleted_instances, std::slice::from_ref(&stale_new));
+    assert_eq!(output.leftovers.retired, std::slice::from_ref(&stale_old));
+    assert_eq!(output.leftovers.temporaries, Vec::<String>::new());
+    let left = instances(&emulator).await;
+    assert!(!left.contains(&stale_new), "{left:?}");
+    assert!(left.contains(&stale_old) && left.contains(&"y-rr-new-0a0b0c".to_owned()), "{left:?}");
+}

@@ -122,6 +122,13 @@ pub struct RefreshOutput {
     pub configuration: Option<TargetConfiguration>,
     /// Older copies deleted under `copy.retain`.
     pub deleted_copies: Vec<String>,
+    /// Temporary instances earlier swaps left, deleted after this refresh (see
+    /// `leftoverRetired` for what is only reported).
+    pub deleted_instances: Vec<String>,
+    /// Retired targets earlier swaps left beside the target, and temporaries that could not
+    /// be deleted now: never deleted by rds-refresh (a retired target may be the only copy of
+    /// the target's old data).
+    pub leftovers: crate::leftovers::Leftovers,
     /// How the target was replaced.
     pub mode: Mode,
     /// How long the target's name did not serve, as the execution measured it: in swap mode

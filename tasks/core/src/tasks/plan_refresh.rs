@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
-use crate::identifiers::copy_identifier;
+use crate::identifiers::{copy_identifier, swap_identifiers};
+use crate::leftovers;
 use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
 use crate::rds::format_time;
 use crate::state::{RdsAndState, now_secs};
@@ -45,8 +46,12 @@ pub struct Output {
     pub configuration_source: Option<ConfigurationSource>,
     /// The configuration the new target would get.
     pub configuration: Option<TargetConfiguration>,
-    /// What would be deleted: the target instance, and older copies beyond `copy.retain`.
+    /// What would be deleted: the target instance, older copies beyond `copy.retain`, and
+    /// temporary instances earlier swaps left.
     pub would_delete: WouldDelete,
+    /// Retired targets earlier swaps left beside the target: a refresh reports them and never
+    /// deletes them (each may be the only copy of the target's old data).
+    pub leftover_retired: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -74,6 +79,9 @@ pub struct WouldDelete {
     pub final_snapshot: Option<String>,
     /// Copies pruned after the refresh.
     pub copies: Vec<String>,
+    /// Temporary instances of earlier swaps (restores that never took the target's name),
+    /// deleted after the refresh.
+    pub temporaries: Vec<String>,
 }
 
 /// A guard's refusal goes into the plan; a failure to look (throttling, an RDS error) fails
@@ -145,12 +153,24 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         }
         None => Vec::new(),
     };
+    let current = snapshot
+        .as_ref()
+        .map(|snapshot| swap_identifiers(&target.db_instance_identifier, &snapshot.arn))
+        .unwrap_or_default();
+    let leftovers = leftovers::find(
+        &clients.rds.client(&target.region),
+        &target,
+        &request.source,
+        &[current.0.as_str(), current.1.as_str()],
+    )
+    .await?;
     let exists = inspected.as_ref().is_some_and(|i| i.exists);
     let would_delete = WouldDelete {
         instance: exists.then(|| target.clone()),
         final_snapshot: (exists && request.target.final_snapshot)
             .then(|| final_snapshot_identifier(&target, &execution)),
         copies,
+        temporaries: leftovers.temporaries,
     };
     Ok(Output {
         dry_run: true,
@@ -165,5 +185,6 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         configuration_source: inspected.as_ref().map(|i| i.configuration_source),
         configuration: inspected.and_then(|i| i.configuration),
         would_delete,
+        leftover_retired: leftovers.retired,
     })
 }

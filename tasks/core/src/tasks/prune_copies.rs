@@ -1,7 +1,11 @@
 //! prune-copies: after a successful refresh, deletes the copies rds-refresh made for this
-//! source and target beyond the newest `copy.retain`. Nothing else is ever deleted: a
-//! snapshot is a candidate only if its identifier has rds-refresh's prefix and its tags say
-//! rds-refresh made it as a copy (not a final snapshot), from this source, for this target.
+//! source and target beyond the newest `copy.retain`, and the temporary instances earlier
+//! swaps left (see [`crate::leftovers`]). Nothing else is ever deleted: a snapshot is a
+//! candidate only if its identifier has rds-refresh's prefix and its tags say rds-refresh made
+//! it as a copy (not a final snapshot), from this source, for this target; an instance only if
+//! it has a swap temporary's name for this target, names this source in its opt-in tag and
+//! carries the mark of an unfinished restore. Retired targets left by earlier swaps are
+//! reported, never deleted.
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
@@ -14,9 +18,11 @@ use aws_sdk_rds::types::DbSnapshot;
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::identifiers::COPY_PREFIX;
+use crate::leftovers::{self, Leftovers};
 use crate::model::{CopyRef, InstanceRef};
 use crate::rds::Rds;
 use crate::tags;
+use crate::tasks::describe_target::SwapNames;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -28,6 +34,9 @@ pub struct Input {
     /// How many copies to keep, the one in use included.
     #[schemars(range(min = 1))]
     pub retain: u32,
+    /// The names this run's swap used (describe-target's `swap`): never leftovers.
+    #[serde(default)]
+    pub swap: Option<SwapNames>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -37,6 +46,12 @@ pub struct Output {
     pub kept: Vec<String>,
     /// Copies deleted.
     pub deleted: Vec<String>,
+    /// Temporary instances of earlier swaps whose deletion this call started.
+    pub deleted_instances: Vec<String>,
+    /// What earlier swaps left that is still there: retired targets (never deleted here), and
+    /// temporaries that could not be deleted now (an instance busy backing up, say; the next
+    /// refresh tries again).
+    pub leftovers: Leftovers,
 }
 
 /// A copy rds-refresh made for this source and target.
@@ -60,8 +75,26 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             Err(error) => return Err(from_sdk(&format!("DeleteDBSnapshot {copy}"), error)),
         }
     }
-    tracing::info!(?kept, ?deleted, "pruned copies");
-    Ok(Output { kept, deleted })
+    let current: Vec<&str> =
+        input.swap.iter().flat_map(|names| [names.temporary.as_str(), names.retired.as_str()]).collect();
+    let mut leftovers = leftovers::find(&client, &input.target, &input.source, &current).await?;
+    let mut deleted_instances = Vec::new();
+    for temporary in std::mem::take(&mut leftovers.temporaries) {
+        let deletion =
+            client.delete_db_instance().db_instance_identifier(&temporary).skip_final_snapshot(true).send().await;
+        match deletion {
+            Ok(_) => deleted_instances.push(temporary),
+            Err(error) if error_code(&error) == Some("DBInstanceNotFound") => {}
+            // Busy (backing up, say): the refresh itself is done; the next one tries again.
+            Err(error) if error_code(&error) == Some("InvalidDBInstanceState") => leftovers.temporaries.push(temporary),
+            Err(error) => return Err(from_sdk(&format!("DeleteDBInstance {temporary}"), error)),
+        }
+    }
+    if !leftovers.retired.is_empty() {
+        tracing::warn!(retired = ?leftovers.retired, "earlier swaps left retired targets: delete them once they are not needed");
+    }
+    tracing::info!(?kept, ?deleted, ?deleted_instances, "pruned");
+    Ok(Output { kept, deleted, deleted_instances, leftovers })
 }
 
 /// The copies to keep (the one in use, then the newest, up to `retain`) and to delete

@@ -1,6 +1,7 @@
 // Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
 // every Lambda Task runs the real function binary behind a local Lambda Runtime API; sns:publish
-// Tasks publish to the SNS API at --endpoint. With --mock-config and --test-case, the Task states
+// Tasks publish to the SNS API at --endpoint, states:startExecution Tasks start executions through
+// the Step Functions API there. With --mock-config and --test-case, the Task states
 // the test case mocks (AWS Step Functions Local's mock file format) answer from that file.
 //
 // Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed or timed out
@@ -10,23 +11,35 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { loadDefinition, readJson, SetupError, UsageError, validate } from './lib/definition.mjs';
+import {
+  allStates,
+  LAMBDA_INVOKE,
+  loadDefinition,
+  parseSubstitutions,
+  readJson,
+  SetupError,
+  taskKind,
+  UsageError,
+  validate,
+} from './lib/definition.mjs';
 import { accessKeyIds, LocalLambda } from './lib/lambda.mjs';
 import { loadMockConfig, selectTestCase } from './lib/mock-config.mjs';
 import { Progress } from './lib/progress.mjs';
 import { checkRunnable, execute, executionContext, prepareRun, staticFunctions } from './lib/runner.mjs';
 
-const USAGE = `usage: run.mjs --definition FILE --functions FILE --bin-dir DIR [--input FILE|-]
-              [--endpoint URL] [--events FILE] [--function-logs | --function-log-file FILE]
+const USAGE = `usage: run.mjs --definition FILE [--functions FILE --bin-dir DIR] [--input FILE|-]
+              [--substitution NAME=VALUE]... [--endpoint URL] [--events FILE]
+              [--function-logs | --function-log-file FILE]
               [--wait-ms MS] [--retry-interval-ms MS] [--real-waits | --time-scale F]
               [--access-key-per-function] [--execution-name NAME] [--fail-after STATE]...
        run.mjs --definition FILE --functions FILE --mock-config FILE --test-case NAME
               [--state-machine-name NAME] [--bin-dir DIR] [the options above]
-       run.mjs --definition FILE [--functions FILE] --validate-only`;
+       run.mjs --definition FILE [--functions FILE] [--substitution NAME=VALUE]... --validate-only`;
 
 const OPTIONS = {
   definition: { type: 'string' },
   functions: { type: 'string' },
+  substitution: { type: 'string', multiple: true, default: [] },
   'bin-dir': { type: 'string' },
   input: { type: 'string' },
   endpoint: { type: 'string' },
@@ -72,8 +85,8 @@ function parseOptions(argv) {
   if (values['state-machine-name'] !== undefined && !mocking) {
     throw new UsageError('--state-machine-name chooses a state machine of the --mock-config file');
   }
-  // A test case that mocks every state it reaches needs no binaries.
-  if (!values['validate-only'] && !mocking && !values['bin-dir']) throw new UsageError('--bin-dir is required');
+  // A test case that mocks every state it reaches needs no binaries, nor does a definition
+  // without Lambda Task states (checked once it is loaded: requireBinDir).
   // Checked here rather than left to fail at the first sns:publish or in every function.
   if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
     throw new UsageError('--endpoint must be an http:// or https:// URL');
@@ -108,6 +121,14 @@ function parseTiming(values) {
 
 const describeProblems = (file, problems) =>
   `${file} is not a valid state machine:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
+
+/** --bin-dir is required for a definition with a Lambda Task state (it runs the function from there). */
+function requireBinDir(definition) {
+  const lambdaTask = [...allStates(definition)].find(
+    ([name, state]) => state.Type === 'Task' && taskKind(name, state).integration === LAMBDA_INVOKE,
+  );
+  if (lambdaTask) throw new UsageError(`--bin-dir is required: Task state ${lambdaTask[0]} invokes a Lambda function`);
+}
 
 function checkBinaries(binDir, names) {
   for (const name of names) {
@@ -149,6 +170,7 @@ async function main(argv) {
   const validateOnly = options['validate-only'];
   const { definition, functions } = loadDefinition(options.definition, options.functions, {
     anyPlaceholder: validateOnly,
+    substitutions: parseSubstitutions(options.substitution),
   });
   const problems = validate(definition);
   if (validateOnly) {
@@ -159,6 +181,7 @@ async function main(argv) {
   const mock = options['mock-config'] ? loadTestCase(options, definition) : null;
   checkRunnable(definition, { endpoint: options.endpoint, failAfter: options['fail-after'], mocking: mock !== null });
 
+  if (!mock && !options['bin-dir']) requireBinDir(definition);
   const input = options.input ? readJson(options.input, 'input') : {};
   const binDir = options['bin-dir'];
   let lambda = null;

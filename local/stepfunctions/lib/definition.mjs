@@ -10,11 +10,16 @@ export const REGION = 'us-east-1';
 export const ACCOUNT = '000000000000';
 export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
+// Step Functions' own optimized integration, request-response (not .sync, not .waitForTaskToken).
+export const STATES_START_EXECUTION = 'arn:aws:states:::states:startExecution';
 
 // The Publish parameters the local sns:publish sends; the others (TargetArn, PhoneNumber) are refused.
 export const SNS_PUBLISH_PARAMETERS = [
   'TopicArn', 'Message', 'Subject', 'MessageAttributes', 'MessageStructure', 'MessageGroupId', 'MessageDeduplicationId',
 ];
+
+// The StartExecution parameters the integration takes (API_StartExecution); the others are refused.
+export const START_EXECUTION_PARAMETERS = ['StateMachineArn', 'Name', 'Input', 'TraceHeader'];
 
 /** A problem with the command line or the files it names: exit code 2. */
 export class SetupError extends Error {}
@@ -38,12 +43,15 @@ const isFunctionArn = (resource) => /^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:functio
 
 /**
  * Replaces every `${Name}` with the ARN of the binary `functions[Name]`, the way SAM's
- * DefinitionSubstitutions fill in the real function ARNs. Substitution is textual, like SAM's.
+ * DefinitionSubstitutions fill in the real function ARNs, or with `literals[Name]` as it is (a
+ * substitution that is not a function, such as another state machine's ARN; it wins over
+ * `functions`). Substitution is textual, like SAM's.
  */
-export function substitute(text, functions) {
+export function substitute(text, functions, literals = {}) {
   const lookup = typeof functions === 'function' ? functions : (name) => (Object.hasOwn(functions, name) ? functions[name] : undefined);
   const unknown = new Set();
   const substituted = text.replace(/\$\{([^}]*)\}/g, (_, name) => {
+    if (Object.hasOwn(literals, name)) return literals[name];
     const binary = lookup(name);
     if (binary === undefined) {
       unknown.add(name);
@@ -53,9 +61,29 @@ export function substitute(text, functions) {
   });
   if (unknown.size > 0) {
     const names = [...unknown].map((n) => '${' + n + '}').join(', ');
-    throw new SetupError(`unknown placeholder(s) ${names}: not in the functions file (--functions)`);
+    throw new SetupError(`unknown placeholder(s) ${names}: not in the functions file (--functions) nor given with --substitution`);
   }
   return substituted;
+}
+
+/**
+ * The `--substitution NAME=VALUE` options as `{NAME: VALUE}`. A value goes into the definition's
+ * JSON text as it is, so it may not hold what would break a JSON string (`"`, `\`, control
+ * characters).
+ */
+export function parseSubstitutions(options = []) {
+  const literals = {};
+  for (const option of options) {
+    const match = /^([A-Za-z0-9_]+)=(.*)$/s.exec(option);
+    if (!match) throw new UsageError(`--substitution ${option}: expected NAME=VALUE (NAME: letters, digits, _)`);
+    const [, name, value] = match;
+    if (/["\\\u0000-\u001f]/.test(value)) {
+      throw new UsageError(`--substitution ${name}: the value may not contain ", \\ or control characters`);
+    }
+    if (Object.hasOwn(literals, name)) throw new UsageError(`--substitution ${name} is given twice`);
+    literals[name] = value;
+  }
+  return literals;
 }
 
 /** Reads a JSON file, naming it in the error. */
@@ -74,11 +102,12 @@ export function readJson(file, what) {
 }
 
 /**
- * Reads a definition and substitutes its placeholders from the functions file. Without a
- * functions file, each placeholder stands for a function of its own name if `anyPlaceholder`
+ * Reads a definition and substitutes its placeholders: those in `substitutions` (from
+ * parseSubstitutions) by their values, the others from the functions file. Without a functions
+ * file, each other placeholder stands for a function of its own name if `anyPlaceholder`
  * (enough to validate), and is unknown otherwise.
  */
-export function loadDefinition(definitionFile, functionsFile, { anyPlaceholder = false } = {}) {
+export function loadDefinition(definitionFile, functionsFile, { anyPlaceholder = false, substitutions = {} } = {}) {
   let functions = null;
   if (functionsFile) {
     functions = readJson(functionsFile, 'functions file');
@@ -97,7 +126,7 @@ export function loadDefinition(definitionFile, functionsFile, { anyPlaceholder =
   }
   try {
     const lookup = functions ?? (anyPlaceholder ? (name) => name : {});
-    return { definition: JSON.parse(substitute(text, lookup)), functions: functions ?? {} };
+    return { definition: JSON.parse(substitute(text, lookup, substitutions)), functions: functions ?? {} };
   } catch (error) {
     if (error instanceof SetupError) throw error;
     throw new SetupError(`definition ${definitionFile} is not valid JSON after substitution: ${error.message}`);
@@ -116,7 +145,7 @@ export function* allStates(machine) {
 
 /**
  * How a Task state is run locally. `integration` is LAMBDA_INVOKE (a bare function ARN counts
- * as one) or SNS_PUBLISH. For Lambda, `wrap` says whether the result is wrapped the way the
+ * as one), SNS_PUBLISH or STATES_START_EXECUTION. For Lambda, `wrap` says whether the result is wrapped the way the
  * lambda:invoke integration wraps it, and `functionName` is the statically known function (null
  * when it comes from a path). Throws for resources that cannot run here.
  */
@@ -146,9 +175,21 @@ export function taskKind(name, state) {
     }
     return { integration: SNS_PUBLISH, wrap: false, functionName: null };
   }
+  if (resource === STATES_START_EXECUTION) {
+    const unsupported = Object.keys(state.Parameters ?? {})
+      .map((key) => key.replace(/\.\$$/, ''))
+      .filter((key) => !START_EXECUTION_PARAMETERS.includes(key));
+    if (unsupported.length > 0) {
+      throw new SetupError(
+        `state ${name}: states:startExecution parameter(s) ${unsupported.join(', ')} are not StartExecution's ` +
+          `(it takes ${START_EXECUTION_PARAMETERS.join(', ')})`,
+      );
+    }
+    return { integration: STATES_START_EXECUTION, wrap: false, functionName: null };
+  }
   throw new SetupError(
     `state ${name}: Resource ${JSON.stringify(resource)} cannot run locally ` +
-      `(only ${LAMBDA_INVOKE}, Lambda function ARNs and ${SNS_PUBLISH} are supported)`,
+      `(only ${LAMBDA_INVOKE}, Lambda function ARNs, ${SNS_PUBLISH} and ${STATES_START_EXECUTION} are supported)`,
   );
 }
 

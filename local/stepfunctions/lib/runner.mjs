@@ -1,20 +1,26 @@
 // Runs a definition with aws-local-stepfunctions, its Task states backed by local Lambda functions
-// (and sns:publish by the SNS API at the run's endpoint).
-import {
-  ExecutionAbortedError,
-  ExecutionError,
-  ExecutionTimeoutError,
-  StateMachine,
-} from 'aws-local-stepfunctions';
-
-import { allStates, functionNameOf, SetupError, SNS_PUBLISH, taskKind } from './definition.mjs';
+// (sns:publish by the SNS API and states:startExecution by the Step Functions API at the run's endpoint).
+import { allStates, functionNameOf, SetupError, SNS_PUBLISH, STATES_START_EXECUTION, taskKind } from './definition.mjs';
+// aws-local-stepfunctions, with States.Hash corrected (see interpreter.mjs).
+import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine } from './interpreter.mjs';
 import { mockedTask, UnrunnableStateError } from './mock-config.mjs';
 import { InvocationError } from './runtime-api.mjs';
 import { publish } from './sns.mjs';
+import { startExecution } from './start-execution.mjs';
 import { planTiming } from './timing.mjs';
 
 // The interpreter's own default when a Task has no TimeoutSeconds (AWS has none).
 const DEFAULT_TASK_TIMEOUT_SECONDS = 60;
+
+// The integrations the runner does itself against the AWS APIs at the run's endpoint, and what each calls there.
+const ENDPOINT_INTEGRATIONS = {
+  [SNS_PUBLISH]: { call: publish, what: 'it publishes to the SNS API there', missing: 'there is no --endpoint to publish to' },
+  [STATES_START_EXECUTION]: {
+    call: startExecution,
+    what: 'it starts the execution through the Step Functions API there',
+    missing: 'there is no --endpoint to start the execution at',
+  },
+};
 
 /**
  * The function names a definition invokes that are known before it runs, leaving out the
@@ -39,7 +45,7 @@ export function staticFunctions(definition, { except = null } = {}) {
 
 /**
  * The setup checks that depend on the run's options, before anything starts: every Task
- * resource can run here (sns:publish needs an `endpoint` to publish to), and every
+ * resource can run here (sns:publish and states:startExecution need an `endpoint`), and every
  * `failAfter` name is a Task state of the definition. Throws a SetupError.
  *
  * With a mock test case (`mocking`), which states run for real depends on the path the case
@@ -49,10 +55,11 @@ export function checkRunnable(definition, { endpoint, failAfter = [], mocking = 
   const states = new Map(allStates(definition));
   for (const [name, state] of states) {
     if (state.Type !== 'Task' || mocking) continue;
-    if (taskKind(name, state).integration === SNS_PUBLISH && !endpoint) {
+    const { integration } = taskKind(name, state);
+    if (ENDPOINT_INTEGRATIONS[integration] && !endpoint) {
       throw new SetupError(
-        `state ${name}: Resource ${JSON.stringify(SNS_PUBLISH)} cannot run locally without --endpoint ` +
-          '(it publishes to the SNS API there)',
+        `state ${name}: Resource ${JSON.stringify(integration)} cannot run locally without --endpoint ` +
+          `(${ENDPOINT_INTEGRATIONS[integration].what})`,
       );
     }
   }
@@ -63,12 +70,13 @@ export function checkRunnable(definition, { endpoint, failAfter = [], mocking = 
   }
 }
 
-/** The handler that does the work of Task state `name`: a Lambda invoke or an SNS Publish. */
+/** The handler that does the work of Task state `name`: a Lambda invoke, an SNS Publish or a StartExecution. */
 function taskHandler(name, state, { lambda, endpoint }) {
   const { integration, wrap, functionName } = taskKind(name, state);
   // The deadline follows the state's timeout; a path-given timeout is unknown here.
   const timeoutMs = state.TimeoutSecondsPath ? null : (state.TimeoutSeconds ?? DEFAULT_TASK_TIMEOUT_SECONDS) * 1000;
-  if (integration === SNS_PUBLISH) return (input) => publish(endpoint, input, { timeoutMs });
+  const onEndpoint = ENDPOINT_INTEGRATIONS[integration];
+  if (onEndpoint) return (input) => onEndpoint.call(endpoint, input, { timeoutMs });
   if (!wrap) return (input) => lambda.invoke(functionName, input, timeoutMs);
   return async (input) => {
     const target = functionNameOf(input?.FunctionName);
@@ -115,8 +123,9 @@ function unmockedHandler(name, state, { lambda, endpoint, testCase, file }) {
     if (error instanceof SetupError) return unrunnable(`it cannot run locally (${error.message})`);
     throw error;
   }
-  if (kind.integration === SNS_PUBLISH && !endpoint) return unrunnable('there is no --endpoint to publish to');
-  if (kind.integration !== SNS_PUBLISH && !lambda) return unrunnable('there is no --bin-dir to run its function from');
+  const onEndpoint = ENDPOINT_INTEGRATIONS[kind.integration];
+  if (onEndpoint && !endpoint) return unrunnable(onEndpoint.missing);
+  if (!onEndpoint && !lambda) return unrunnable('there is no --bin-dir to run its function from');
   return taskHandler(name, state, { lambda, endpoint });
 }
 
@@ -129,7 +138,7 @@ function unmockedHandler(name, state, { lambda, endpoint, testCase, file }) {
  * in `failAfter`) and the times of Wait states and Retry pauses: the definition's with
  * `realWaits`, `timeScale` times the definition's with `timeScale`, and otherwise `waitMs` for
  * every Wait and `retryIntervalMs` for every Retry pause (MaxAttempts and retry counts stay).
- * `endpoint` is where sns:publish publishes (see checkRunnable). `lambda` may be null when a
+ * `endpoint` is where sns:publish publishes and states:startExecution starts (see checkRunnable). `lambda` may be null when a
  * mock test case (`mock`, from selectTestCase) is given: the states it mocks answer from the
  * mock config, and the others run for real when they can.
  */

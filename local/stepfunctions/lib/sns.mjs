@@ -75,11 +75,15 @@ function element(xml, tag) {
   return match ? unescapeXml(match[1]) : undefined;
 }
 
-function httpMetadata(response) {
+/**
+ * The SdkHttpMetadata Step Functions reports for an integration's answer: the `reported` headers
+ * (lower-case name -> the Java SDK's spelling), and the HTTP status.
+ */
+export function httpMetadata(response, reportedHeaders = REPORTED_HEADERS) {
   const all = {};
   const single = {};
   for (const [name, value] of response.headers) {
-    const reported = REPORTED_HEADERS[name];
+    const reported = reportedHeaders[name];
     if (!reported) continue;
     all[reported] = [value];
     single[reported] = value;

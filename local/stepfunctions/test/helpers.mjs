@@ -170,3 +170,21 @@ export async function awsQuery(url, { region = 'us-east-1', service, version, ac
   if (!response.ok) throw new Error(`${service} ${action}: HTTP ${response.status}: ${body}`);
   return body;
 }
+
+/**
+ * One call of an AWS JSON-protocol API (Step Functions: `target` AWSStepFunctions.<Action>) to the
+ * emulator, signed like awsQuery. Resolves with `{ status, body }` (body parsed), whatever the status.
+ */
+export async function awsJson(url, { region = 'us-east-1', service, target, body = {} }) {
+  const response = await fetch(`${url}/`, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/x-amz-json-1.0',
+      'X-Amz-Target': target,
+      Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : {} };
+}

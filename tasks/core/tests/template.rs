@@ -19,10 +19,11 @@ fn every_unsuccessful_ending_raises_an_alarm() {
         .filter(|resource| resource["Type"] == "AWS::CloudWatch::Alarm")
         .collect();
     for metric in ["ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted"] {
-        let alarm = alarms
-            .iter()
-            .find(|alarm| alarm["Properties"]["MetricName"] == metric)
-            .unwrap_or_else(|| panic!("no alarm on {metric}"));
+        let on_refresh = |alarm: &&&serde_yaml::Value| {
+            let dimension = serde_yaml::to_string(&alarm["Properties"]["Dimensions"][0]["Value"]).unwrap();
+            alarm["Properties"]["MetricName"] == metric && dimension.trim() == "!Ref StateMachine"
+        };
+        let alarm = alarms.iter().find(on_refresh).unwrap_or_else(|| panic!("no alarm on {metric} of StateMachine"));
         let properties = &alarm["Properties"];
         assert_eq!(properties["Namespace"], "AWS/States", "{metric}");
         let dimension = &properties["Dimensions"][0];
@@ -46,4 +47,159 @@ fn instance_identifier_parameters_are_lower_case() {
         let pattern = template["Parameters"][name]["AllowedPattern"].as_str().unwrap();
         assert_eq!(pattern, "^[a-z][a-z0-9]*(-[a-z0-9]+)*$", "{name}");
     }
+}
+
+/// `!Sub` and `!If` of the template resolved to text: `${Name}` from `values` (or from a
+/// `!Sub`'s own variables), `!If [HasKmsKey, a, b]` as `a` when `kms`. Anything else (another
+/// condition, a name without a value) is a failure, so that a new one is noticed here.
+fn resolve(value: &serde_yaml::Value, values: &[(&str, &str)], kms: bool) -> String {
+    use serde_yaml::Value;
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) if tagged.tag == "!If" => {
+            let branches = tagged.value.as_sequence().expect("!If [condition, then, else]");
+            assert_eq!(branches[0], "HasKmsKey", "a condition this test does not know");
+            resolve(&branches[if kms { 1 } else { 2 }], values, kms)
+        }
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => {
+            let (template, variables): (&str, Vec<(String, String)>) = match &tagged.value {
+                Value::String(text) => (text, Vec::new()),
+                Value::Sequence(parts) => (
+                    parts[0].as_str().expect("the !Sub's template"),
+                    parts[1]
+                        .as_mapping()
+                        .expect("the !Sub's variables")
+                        .iter()
+                        .map(|(name, value)| (name.as_str().unwrap().to_owned(), resolve(value, values, kms)))
+                        .collect(),
+                ),
+                other => panic!("unexpected !Sub {other:?}"),
+            };
+            let mut text = String::new();
+            let mut rest = template;
+            while let Some(start) = rest.find("${") {
+                let end = start + rest[start..].find('}').expect("a closed ${...}");
+                let name = &rest[start + 2..end];
+                let replacement = variables
+                    .iter()
+                    .find(|(variable, _)| variable == name)
+                    .map(|(_, value)| value.as_str())
+                    .or_else(|| values.iter().find(|(known, _)| *known == name).map(|(_, value)| *value))
+                    .unwrap_or_else(|| panic!("no value for ${{{name}}}"));
+                text.push_str(&rest[..start]);
+                text.push_str(replacement);
+                rest = &rest[end + 1..];
+            }
+            text.push_str(rest);
+            text
+        }
+        other => panic!("unexpected value {other:?}"),
+    }
+}
+
+/// Stand-ins for the template's parameters and resources, to resolve its `!Sub`s.
+const VALUES: &[(&str, &str)] = &[
+    ("SourceRegion", "us-east-1"),
+    ("SourceDbInstanceIdentifier", "x"),
+    ("TargetDbInstanceIdentifier", "y"),
+    ("AWS::Region", "us-west-2"),
+    ("Mode", "swap"),
+    ("RetainOldMinutes", "30"),
+    ("CopyRetain", "2"),
+    ("CopyKmsKeyId", "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"),
+    ("NotificationTopic", "arn:aws:sns:us-west-2:123456789012:rds-refresh"),
+    ("StateMachine", "arn:aws:states:us-west-2:123456789012:stateMachine:rds-refresh"),
+];
+
+fn tagged(value: &serde_yaml::Value) -> String {
+    serde_yaml::to_string(value).unwrap().trim().to_owned()
+}
+
+/// The snapshot rule starts the starter state machine (never the refresh itself: a rule target
+/// cannot name the execution), with `{"snapshotArn": <the event's detail.SourceArn>, "refresh":
+/// <the input the schedule gives the refresh>}`; the rule's role may start only the starter.
+#[test]
+fn the_snapshot_rule_starts_the_starter_with_the_schedules_input() {
+    let template = template();
+    let resources = &template["Resources"];
+    let rule = &resources["SnapshotCreatedRule"];
+    assert_eq!(rule["Condition"], "OnSnapshotEvents");
+    let targets = rule["Properties"]["Targets"].as_sequence().unwrap();
+    assert_eq!(targets.len(), 1);
+    let target = &targets[0];
+    assert_eq!(tagged(&target["Arn"]), "!Ref SnapshotStarter");
+    assert_eq!(tagged(&target["RoleArn"]), "!GetAtt SnapshotCreatedRuleRole.Arn");
+
+    let role = &resources["SnapshotCreatedRuleRole"]["Properties"];
+    let principal = &role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"];
+    assert_eq!(principal, "events.amazonaws.com");
+    let policies = role["Policies"].as_sequence().unwrap();
+    assert_eq!(policies.len(), 1);
+    let statements = policies[0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "states:StartExecution");
+    assert_eq!(tagged(&statements[0]["Resource"]), "!Ref SnapshotStarter");
+
+    let transformer = &target["InputTransformer"];
+    assert_eq!(transformer["InputPathsMap"]["snapshotArn"], "$.detail.SourceArn");
+    let schedule = &resources["NightlySchedule"]["Properties"]["Target"]["Input"];
+    for kms in [false, true] {
+        // EventBridge puts the value of an unquoted <placeholder> as JSON: a string in quotes.
+        let snapshot = "arn:aws:rds:us-east-1:123456789012:snapshot:rds:x-2026-11-23-05-10";
+        let input =
+            resolve(&transformer["InputTemplate"], VALUES, kms).replace("<snapshotArn>", &format!("\"{snapshot}\""));
+        let input: serde_json::Value = serde_json::from_str(&input).unwrap_or_else(|e| panic!("{e}: {input}"));
+        let mut keys: Vec<&String> = input.as_object().unwrap().keys().collect();
+        keys.sort();
+        assert_eq!(keys, ["refresh", "snapshotArn"]);
+        assert_eq!(input["snapshotArn"], snapshot);
+
+        let scheduled = resolve(schedule, VALUES, kms);
+        let scheduled: serde_json::Value =
+            serde_json::from_str(&scheduled).unwrap_or_else(|e| panic!("{e}: {scheduled}"));
+        let scheduled: serde_json::Value = serde_json::from_str(scheduled["Input"].as_str().unwrap()).unwrap();
+        assert_eq!(input["refresh"], scheduled, "kms: {kms}");
+        assert_eq!(scheduled["copy"].get("kmsKeyId").is_some(), kms);
+    }
+}
+
+/// The starter (statemachine/start-on-snapshot.asl.json) is deployed with the snapshot rule,
+/// EXPRESS, with every placeholder of its definition substituted (the refresh state machine's
+/// ARN), reading the two fields the rule's input has, and allowed to start only the refresh.
+#[test]
+fn the_starter_starts_only_the_refresh_and_substitutes_every_placeholder() {
+    let template = template();
+    let starter = &template["Resources"]["SnapshotStarter"];
+    assert_eq!(starter["Type"], "AWS::Serverless::StateMachine");
+    assert_eq!(starter["Condition"], "OnSnapshotEvents");
+    let properties = &starter["Properties"];
+    assert_eq!(properties["Type"], "EXPRESS");
+    assert_eq!(properties["DefinitionUri"], "../statemachine/start-on-snapshot.asl.json");
+    let substitutions = properties["DefinitionSubstitutions"].as_mapping().unwrap();
+    let substituted: Vec<&str> = substitutions.keys().map(|k| k.as_str().unwrap()).collect();
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachine/start-on-snapshot.asl.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let placeholders: Vec<&str> = text.split("${").skip(1).filter_map(|rest| rest.split('}').next()).collect();
+    assert_eq!(substituted, placeholders);
+    assert_eq!(tagged(&substitutions[&serde_yaml::Value::from("RefreshStateMachineArn")]), "!Ref StateMachine");
+
+    let definition: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let start = &definition["States"]["StartRefresh"];
+    assert_eq!(start["Resource"], "arn:aws:states:::states:startExecution");
+    assert_eq!(start["Parameters"]["Input.$"], "$.refresh");
+    assert_eq!(start["Parameters"]["Name.$"], "States.Format('snapshot-{}', States.Hash($.snapshotArn, 'SHA-256'))");
+
+    let statements = properties["Policies"][0]["Statement"].as_sequence().unwrap();
+    let states: Vec<&serde_yaml::Value> = statements
+        .iter()
+        .filter(|statement| {
+            let actions = &statement["Action"];
+            let named = |action: &serde_yaml::Value| action.as_str().is_some_and(|a| a.starts_with("states:"));
+            named(actions) || actions.as_sequence().is_some_and(|list| list.iter().any(named))
+        })
+        .collect();
+    assert_eq!(states.len(), 1, "{states:?}");
+    assert_eq!(states[0]["Action"], "states:StartExecution");
+    assert_eq!(tagged(&states[0]["Resource"]), "!Ref StateMachine");
 }

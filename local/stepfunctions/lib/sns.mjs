@@ -92,32 +92,45 @@ export function httpMetadata(response, reportedHeaders = REPORTED_HEADERS) {
 }
 
 /**
+ * POSTs `body` to the AWS API at `endpoint` as `service` in `region`, for an integration of the
+ * runner: `{url, response, text}`. A request that gets no answer rejects with
+ * `<errorPrefix>.SdkClientException`, the name the Java SDK (and so Step Functions) gives it.
+ */
+export async function callService(endpoint, { service, region, headers, body, timeoutMs, errorPrefix }) {
+  const url = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        ...headers,
+        // moto checks no signature; it reads the region and service from the credential scope.
+        Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${region}/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body,
+      // Past the state's timeout nobody waits for the answer; do not leave the request open.
+      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
+    });
+    return { url, response, text: await response.text() };
+  } catch (error) {
+    throw new InvocationError(`${errorPrefix}.SdkClientException`, `Unable to execute HTTP request: ${error.cause?.message ?? error.message}`);
+  }
+}
+
+/**
  * Publishes with the state's resolved Parameters to the SNS API at `endpoint`. Resolves with
  * what Step Functions returns (`MessageId`, `SdkHttpMetadata`, `SdkResponseMetadata`); rejects
  * with an InvocationError named like Step Functions' (SNS.NotFoundException, ...).
  */
 export async function publish(endpoint, params, { timeoutMs } = {}) {
   const { form, region } = publishForm(params);
-  const url = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
-  let response;
-  let body;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-        // moto checks no signature; it reads the region and service from the credential scope.
-        Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${region}/sns/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: form,
-      // Past the state's timeout nobody waits for the answer; do not leave the request open.
-      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
-    });
-    body = await response.text();
-  } catch (error) {
-    // The name the Java SDK (and so Step Functions) gives a request that got no answer.
-    throw new InvocationError('SNS.SdkClientException', `Unable to execute HTTP request: ${error.cause?.message ?? error.message}`);
-  }
+  const { url, response, text: body } = await callService(endpoint, {
+    service: 'sns',
+    region,
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: form,
+    timeoutMs,
+    errorPrefix: 'SNS',
+  });
 
   const code = element(body, 'Code');
   if (!response.ok || code) {

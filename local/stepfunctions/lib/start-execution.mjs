@@ -21,7 +21,7 @@
 //   2022-06-15).
 import { REGION } from './definition.mjs';
 import { InvocationError } from './runtime-api.mjs';
-import { httpMetadata } from './sns.mjs';
+import { callService, httpMetadata } from './sns.mjs';
 
 const TARGET = 'AWSStepFunctions.StartExecution';
 
@@ -72,27 +72,14 @@ function causeOf(message, status, code, requestId) {
  */
 export async function startExecution(endpoint, params, { timeoutMs } = {}) {
   const { body, region } = requestBody(params);
-  const url = endpoint.endsWith('/') ? endpoint : `${endpoint}/`;
-  let response;
-  let text;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/x-amz-json-1.0',
-        'X-Amz-Target': TARGET,
-        // moto checks no signature; it reads the region and service from the credential scope.
-        Authorization: `AWS4-HMAC-SHA256 Credential=test/20260101/${region}/states/aws4_request, SignedHeaders=host, Signature=0`,
-      },
-      body: JSON.stringify(body),
-      // Past the state's timeout nobody waits for the answer; do not leave the request open.
-      signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
-    });
-    text = await response.text();
-  } catch (error) {
-    // The name the Java SDK (and so Step Functions) gives a request that got no answer.
-    throw new InvocationError('StepFunctions.SdkClientException', `Unable to execute HTTP request: ${error.cause?.message ?? error.message}`);
-  }
+  const { url, response, text } = await callService(endpoint, {
+    service: 'states',
+    region,
+    headers: { 'Content-Type': 'application/x-amz-json-1.0', 'X-Amz-Target': TARGET },
+    body: JSON.stringify(body),
+    timeoutMs,
+    errorPrefix: 'StepFunctions',
+  });
 
   let answer = null;
   try {

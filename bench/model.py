@@ -128,11 +128,20 @@ class Totals:
     path: list[str]  # the states entered, each once, in order
 
 
+# The states that delete the benchmark's `y` (seeded with deletion protection, see
+# harness.seed): delete-target turns protection off with a ModifyDBInstance first, and RDS
+# refuses the delete (InvalidDBInstanceState, retried as NotReady) while that modify is being
+# applied, i.e. for as long as the emulator holds a modify, and once more for the delete call
+# that met it first.
+PROTECTED_DELETES = ("DeleteTarget", "DeleteRetired")
+
+
 def predict(definition: Definition, base: Totals, polls: dict[str, int]) -> Totals:
     """A run's totals when each wait of `base`'s path (a run in which no wait had to retry)
     takes `polls[step]` retries more. Each retry is one more transition, one more Lambda
     invocation and one more Describe call (DescribeDBSnapshots for the copy,
-    DescribeDBInstances for the rest)."""
+    DescribeDBInstances for the rest); a retried delete of the protected `y` also repeats its
+    DeleteDBInstance call."""
     retries = {}
     for state, step in definition.waits().items():
         if state in base.path:  # on this mode's path
@@ -141,6 +150,12 @@ def predict(definition: Definition, base: Totals, polls: dict[str, int]) -> Tota
     for state, n in retries.items():
         action = "DescribeDBSnapshots" if definition.waits()[state] == "copy" else "DescribeDBInstances"
         calls[action] = calls.get(action, 0) + n
+    modify_polls = polls.get("configure", 0)
+    for state in PROTECTED_DELETES:
+        if state in base.path and modify_polls:
+            retries[state] = modify_polls + 1
+            calls["DescribeDBInstances"] = calls.get("DescribeDBInstances", 0) + modify_polls + 1
+            calls["DeleteDBInstance"] = calls.get("DeleteDBInstance", 0) + modify_polls + 1
     extra = sum(retries.values())
     return Totals(base.transitions + extra, base.invocations + extra, calls,
                   {state: n for state, n in retries.items() if n}, base.path)

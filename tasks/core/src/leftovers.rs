@@ -15,6 +15,7 @@ use crate::error::from_sdk;
 use crate::identifiers::{SwapRole, swap_role};
 use crate::model::InstanceRef;
 use crate::tags;
+use crate::tasks::describe_target::check_opted_in;
 
 /// What earlier swaps left beside the target.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -34,7 +35,7 @@ pub fn among(instances: &[DbInstance], target: &InstanceRef, source: &InstanceRe
     for instance in instances {
         let Some(id) = instance.db_instance_identifier() else { continue };
         let Some(role) = swap_role(id, &target.db_instance_identifier) else { continue };
-        let ours = tags::to_map(instance.tag_list()).get(tags::SOURCE) == Some(&source.display_name());
+        let ours = check_opted_in(target, source, instance).is_ok();
         if !ours || current.contains(&id) || instance.db_instance_status() == Some("deleting") {
             continue;
         }

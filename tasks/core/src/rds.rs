@@ -53,6 +53,18 @@ pub async fn find_instance(client: &Client, id: &str) -> Result<Option<DbInstanc
     }
 }
 
+/// Starts deleting `id`, a temporary instance of swap mode (a restore that never served as the
+/// target, so no final snapshot). `Ok(true)` when this call started the deletion, `Ok(false)`
+/// when there was no instance to delete; an instance RDS will not delete in its present status
+/// is `NotReady` (see [`from_sdk`]).
+pub async fn delete_temporary(client: &Client, id: &str) -> Result<bool, TaskError> {
+    match client.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).send().await {
+        Ok(_) => Ok(true),
+        Err(error) if error_code(&error) == Some("DBInstanceNotFound") => Ok(false),
+        Err(error) => Err(from_sdk(&format!("DeleteDBInstance {id}"), error)),
+    }
+}
+
 /// An RDS timestamp as RFC 3339 text, the form every output of rds-refresh uses.
 pub fn format_time(time: &DateTime) -> String {
     time.fmt(DateTimeFormat::DateTime).unwrap_or_else(|_| time.to_string())

@@ -20,7 +20,7 @@ use crate::error::{error_code, from_sdk};
 use crate::identifiers::COPY_PREFIX;
 use crate::leftovers::{self, Leftovers};
 use crate::model::{CopyRef, InstanceRef};
-use crate::rds::Rds;
+use crate::rds::{Rds, delete_temporary};
 use crate::tags;
 use crate::tasks::describe_target::SwapNames;
 
@@ -80,14 +80,12 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let mut leftovers = leftovers::find(&client, &input.target, &input.source, &current).await?;
     let mut deleted_instances = Vec::new();
     for temporary in std::mem::take(&mut leftovers.temporaries) {
-        let deletion =
-            client.delete_db_instance().db_instance_identifier(&temporary).skip_final_snapshot(true).send().await;
-        match deletion {
-            Ok(_) => deleted_instances.push(temporary),
-            Err(error) if error_code(&error) == Some("DBInstanceNotFound") => {}
+        match delete_temporary(&client, &temporary).await {
+            Ok(true) => deleted_instances.push(temporary),
+            Ok(false) => {}
             // Busy (backing up, say): the refresh itself is done; the next one tries again.
-            Err(error) if error_code(&error) == Some("InvalidDBInstanceState") => leftovers.temporaries.push(temporary),
-            Err(error) => return Err(from_sdk(&format!("DeleteDBInstance {temporary}"), error)),
+            Err(TaskError::NotReady(_)) => leftovers.temporaries.push(temporary),
+            Err(error) => return Err(error),
         }
     }
     if !leftovers.retired.is_empty() {

@@ -6,9 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
-use crate::error::{error_code, from_sdk};
 use crate::model::{InstanceRef, Mode};
-use crate::rds::{Rds, find_instance};
+use crate::rds::{Rds, delete_temporary, find_instance};
 use crate::tasks::rename_target::rename;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -57,17 +56,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         }
         // Not switched: the target serves; the temporary instance goes.
         (Some(_), None, Some(temporary)) if temporary.db_instance_status() != Some("deleting") => {
-            let deletion = client
-                .delete_db_instance()
-                .db_instance_identifier(&names.temporary)
-                .skip_final_snapshot(true)
-                .send()
-                .await;
-            match deletion {
-                Ok(_) => {}
-                Err(error) if error_code(&error) == Some("DBInstanceNotFound") => {}
-                Err(error) => return Err(from_sdk(&format!("DeleteDBInstance {}", names.temporary), error)),
-            }
+            delete_temporary(&client, &names.temporary).await?;
             Recovery::RemovedTemporary
         }
         (Some(_), Some(_), _) => Recovery::Switched,

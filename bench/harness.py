@@ -45,8 +45,15 @@ class Emulator(EmulatorProcess):
             raise BenchError(str(error)) from None
 
     def calls(self) -> dict:
-        """The RDS calls since the last clear: {"calls": {action: n}, "log": [...]}."""
-        return self.control("GET", "calls")
+        """The RDS calls since the last clear: {"calls": {action: n}, "log": [...]}. The log also
+        has the Step Functions and STS calls the local runner makes to register its executions
+        (and SNS's): not the refresh's RDS calls, left out."""
+        logged = self.control("GET", "calls")["log"]
+        rds = [call for call in logged if call.get("service", "rds") == "rds"]
+        counts: dict[str, int] = {}
+        for call in rds:
+            counts[call["action"]] = counts.get(call["action"], 0) + 1
+        return {"calls": counts, "log": rds}
 
     def clear_calls(self) -> None:
         self.control("DELETE", "calls")

@@ -19,6 +19,7 @@ install() patches moto in-process; rds_emulator.py calls it once, before serving
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from typing import Any, Callable
 
@@ -28,6 +29,8 @@ from moto.rds.exceptions import RDSClientError
 from moto.rds.models import DBInstance, DBParameterGroup, OptionGroup, RDSBackend, rds_backends
 from moto.rds.utils import split_arn
 from moto.sns import responses as sns_responses
+
+BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 from moto.sns.exceptions import SNSInvalidParameter
 
 # --- storage -------------------------------------------------------------------------------------
@@ -455,6 +458,11 @@ def install() -> None:
 
     def init(self: DBInstance, *args: Any, **kwargs: Any) -> None:
         original_init(self, *args, **kwargs)
+        # moto gives every instance the same DbiResourceId; AWS a unique one, kept for the
+        # instance's life (a rename keeps it): "db-" and 26 upper-case base-32 characters
+        # (RDS API Reference, DBInstance.DbiResourceId: "unique to an AWS Region and
+        # immutable"). The tests tell the old `y` from a restored one by it.
+        self.dbi_resource_id = "db-" + "".join(secrets.choice(BASE32) for _ in range(26))
         major = engine_major(self.engine, getattr(self, "engine_version", None))
         if major is not None and not getattr(self, "option_group_supplied", True):
             self.option_group_name = default_option_group_name(self.engine, major)

@@ -41,12 +41,32 @@ and messages; the list, with references, is in README.md), and a small control A
   POST   /_emulator/snapshot-status {"region": ..., "snapshotIdentifier": ..., "status": "creating",
                                      "snapshotCreateTime": "2026-11-22T05:10:00Z"}
          Sets a snapshot's status and/or creation time (either may be left out).
+  POST   /_emulator/execution  {"executionArn": "arn:aws:states:...:execution:MACHINE:NAME",
+                                 "status": "RUNNING"|"SUCCEEDED"|"FAILED"|"TIMED_OUT"|"ABORTED",
+                                 "output": "<JSON text>" (SUCCEEDED only), "error", "cause" (FAILED,
+                                 TIMED_OUT, ABORTED only; each optional),
+                                 "states": [{"name": "CheckInput", "type": "Task"}, ...] (optional)}
+         How an execution that moto knows (CreateStateMachine, StartExecution) and the local
+         runner ran has ended, or how far it has got; "states" are the states it entered, in
+         order ("type": Task, Pass, Choice, Wait, Succeed, Fail, Parallel or Map). From then on
+         DescribeExecution answers that status, with stopDate (unless RUNNING), output, error
+         and cause, and GetExecutionHistory answers ExecutionStarted, one <Type>StateEntered
+         per state, then ExecutionSucceeded/Failed/TimedOut/Aborted, paged and in either order
+         as AWS does (see "Step Functions executions" below). An execution never reported stays
+         RUNNING with a history of ExecutionStarted alone (never moto's fake one); StopExecution
+         makes any execution ABORTED. Answers {}; 404 for an execution moto does not know.
   GET    /_emulator/calls          {"calls": {"DescribeDBInstances": 12, ...}, "log": [...]}
-         Every RDS call received, by action, and in order with its region, the access key
-         that signed it ("accessKey"), the instance it names and that instance's tags at
-         that moment ("resourceTags", for IAM's rds:db-tag conditions), and its parameters
-         (passwords left out). DELETE resets.
-  POST   /_emulator/reset          Forgets everything: moto's state, transitions, faults, calls.
+         Every RDS, SNS (Query protocol, "Action") and Step Functions (JSON protocol,
+         X-Amz-Target `AWSStepFunctions.<Action>`) call received, by action, and in order with
+         its action, signing service ("service": rds, sns, states), region, the access key that
+         signed it ("accessKey"), the instance it names and that instance's tags at that moment
+         ("dbInstanceIdentifier", "resourceTags", for IAM's rds:db-tag conditions; null for
+         Step Functions), and its parameters ("params": as sent, passwords left out; for Step
+         Functions the JSON body, e.g. {"executionArn": ...}). Faults match these actions too
+         (a Step Functions fault answers in the JSON protocol). DELETE resets.
+  POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB and Step Functions
+                                   state (executions and what was reported of them),
+                                   transitions, faults, calls.
 
 It also provisions what the deployed stack provides besides RDS: the state table that the
 tasks find through RDS_REFRESH_STATE_TABLE (DynamoDB, partition key `target`), named by
@@ -64,6 +84,7 @@ pipe can never leave it running.
 from __future__ import annotations
 
 import argparse
+import base64
 import dataclasses
 import io
 import json
@@ -77,15 +98,23 @@ from typing import Any, Callable
 from urllib.parse import parse_qs
 
 import aws_rules
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import RDSClientError
 from moto.dynamodb.models import dynamodb_backends
 from moto.rds.models import DBInstance, DBSnapshot, RDSBackend, rds_backends
+from moto.stepfunctions import responses as sfn_responses
+from moto.stepfunctions.exceptions import ExecutionDoesNotExist, InvalidArn, InvalidToken, ValidationException
+from moto.stepfunctions.models import Execution, StepFunctionBackend, stepfunctions_backends
 from werkzeug.serving import make_server
 
 ACCOUNT_ID = "123456789012"  # moto's default account; the SDK's dummy credentials map to it
 CONTROL_PREFIX = "/_emulator/"
+# The X-Amz-Target of Step Functions' JSON-protocol calls: `AWSStepFunctions.DescribeExecution`.
+# (DynamoDB's, `DynamoDB_20120810.*`, are not logged: the state table is not what the log is for.)
+SFN_TARGET_PREFIX = "AWSStepFunctions."
 
 # What each transition holds, and what the resource becomes once it is over.
 TRANSITIONS = {
@@ -369,6 +398,8 @@ def _patch_moto() -> None:
     DBInstance.__init__ = init_keeping_performance_insights
     DBInstance.performance_insights_enabled = property(lambda self: bool(self.enable_performance_insights))
 
+    _patch_step_functions()
+
 
 # The request names of the Performance Insights settings (the response names of the last two
 # are the same).
@@ -379,11 +410,251 @@ PERFORMANCE_INSIGHTS = (
 )
 
 
+# --- Step Functions executions ---------------------------------------------------------------
+#
+# The local runner runs each execution itself and registers it in moto's Step Functions API
+# (CreateStateMachine, StartExecution; moto's own interpreter stays off, so moto keeps it
+# RUNNING), then reports through POST /_emulator/execution how it ended and which states it
+# entered. DescribeExecution and GetExecutionHistory then answer from that, as AWS would:
+# - DescribeExecution (Step Functions API Reference, API_DescribeExecution; botocore
+#   stepfunctions DescribeExecutionOutput): `stopDate` "if the execution ended", `output` "set
+#   only if the execution succeeds", `error` and `cause` "if the state machine execution failed".
+# - GetExecutionHistory (API_GetExecutionHistory, API_HistoryEvent): events numbered from 1,
+#   each with `timestamp`, `type`, `id`, `previousEventId`; `ExecutionStarted`
+#   (executionStartedEventDetails: input, inputDetails, roleArn), `<Type>StateEntered`
+#   (stateEnteredEventDetails: name), and `ExecutionSucceeded` (executionSucceededEventDetails:
+#   output, outputDetails), `ExecutionFailed` / `ExecutionTimedOut` / `ExecutionAborted`
+#   (execution{Failed,TimedOut,Aborted}EventDetails: error, cause). As in the reference's
+#   example, the first state's event has previousEventId 0. Oldest first unless `reverseOrder`;
+#   `maxResults` 0-1000, default 100 (0: the default); a `nextToken` of another request:
+#   InvalidToken; `includeExecutionData` false leaves input and output out.
+# moto's own history is a fixed fake one (a "PassStateEntered" named "A State", then
+# "ExecutionSucceeded" with output "An output") whatever the execution did; it is never served.
+
+EXECUTION_STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The ASL state types; each has a `<Type>StateEntered` history event (API_HistoryEvent).
+STATE_TYPES = ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+# The event that ends the history of an execution of each status, and its details' field.
+TERMINAL_EVENTS = {
+    "SUCCEEDED": ("ExecutionSucceeded", "executionSucceededEventDetails"),
+    "FAILED": ("ExecutionFailed", "executionFailedEventDetails"),
+    "TIMED_OUT": ("ExecutionTimedOut", "executionTimedOutEventDetails"),
+    "ABORTED": ("ExecutionAborted", "executionAbortedEventDetails"),
+}
+HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX = 100, 1000
+
+
+def _now() -> datetime:
+    return utcnow()  # as moto dates executions: naive, in UTC
+
+
+def _execution_history(execution: Execution, role_arn: str) -> list[dict[str, Any]]:
+    """The history of `execution`, oldest first: started, the states it was reported to have
+    entered (`execution.emulator_states`: (name, type, when)), then how it ended, from its
+    status (the one reported, or ABORTED after StopExecution)."""
+    events: list[dict[str, Any]] = [
+        {
+            "timestamp": execution.start_date,
+            "type": "ExecutionStarted",
+            "id": 1,
+            "previousEventId": 0,
+            "executionStartedEventDetails": {
+                "input": execution.execution_input,
+                "inputDetails": {"truncated": False},
+                "roleArn": role_arn,
+            },
+        }
+    ]
+    for name, state_type, entered in getattr(execution, "emulator_states", []):
+        event_id = len(events) + 1
+        events.append(
+            {
+                "timestamp": entered,
+                "type": f"{state_type}StateEntered",
+                "id": event_id,
+                "previousEventId": 0 if event_id == 2 else event_id - 1,
+                "stateEnteredEventDetails": {"name": name},
+            }
+        )
+    status = str(getattr(execution.status, "value", execution.status))
+    if status in TERMINAL_EVENTS:
+        kind, field = TERMINAL_EVENTS[status]
+        if status == "SUCCEEDED":
+            details = {} if execution.output is None else {"output": execution.output, "outputDetails": {"truncated": False}}
+        else:
+            details = {k: v for k, v in (("error", execution.error), ("cause", execution.cause)) if v is not None}
+        event_id = len(events) + 1
+        events.append(
+            {
+                "timestamp": max(execution.stop_date or _now(), events[-1]["timestamp"]),
+                "type": kind,
+                "id": event_id,
+                "previousEventId": event_id - 1,
+                field: details,
+            }
+        )
+    return events
+
+
+def _history_page(arn: str, events: list[dict], reverse: bool, max_results: int | None, token: str | None) -> dict:
+    """One page of `events` as GetExecutionHistory answers it. The token names the request it
+    continues (execution and order) and the position; any other token is InvalidToken."""
+    if max_results is not None and not 0 <= max_results <= HISTORY_PAGE_MAX:
+        raise ValidationException(
+            f"1 validation error detected: Value '{max_results}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value {'less' if max_results > 0 else 'greater'} than or equal to "
+            f"{HISTORY_PAGE_MAX if max_results > 0 else 0}"
+        )
+    size = max_results or HISTORY_PAGE_DEFAULT
+    ordered = list(reversed(events)) if reverse else list(events)
+    start = 0
+    if token is not None:
+        try:
+            continued = json.loads(base64.urlsafe_b64decode(token.encode()))
+            start = int(continued["offset"])
+            valid = continued["arn"] == arn and continued["reverse"] == reverse and 0 < start <= len(ordered)
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            raise InvalidToken(f"{token} is not a token of this request")
+    page: dict[str, Any] = {"events": ordered[start : start + size]}
+    if start + size < len(ordered):
+        continued = {"arn": arn, "reverse": reverse, "offset": start + size}
+        page["nextToken"] = base64.urlsafe_b64encode(json.dumps(continued).encode()).decode()
+    return page
+
+
+def _without_execution_data(event: dict) -> dict:
+    """`includeExecutionData` false: the event without its input and output."""
+    data = ("input", "inputDetails", "output", "outputDetails")
+    return {
+        key: ({k: v for k, v in value.items() if k not in data} if key.endswith("EventDetails") else value)
+        for key, value in event.items()
+    }
+
+
+def _patch_step_functions() -> None:
+    """DescribeExecution and GetExecutionHistory as AWS answers them, for what was reported."""
+
+    def get_execution_history(self: StepFunctionBackend, execution_arn: str) -> dict[str, Any]:
+        execution = self.describe_execution(execution_arn)  # ExecutionDoesNotExist, InvalidArn
+        state_machine = self._get_state_machine_for_execution(execution_arn)
+        return {"events": _execution_history(execution, state_machine.roleArn)}
+
+    # moto's interpreter (execute_state_machine on) has a history of its own: kept, and paged below.
+    StepFunctionBackend.get_execution_history = get_execution_history
+
+    response = sfn_responses.StepFunctionResponse
+
+    def history_response(self: Any) -> Any:
+        arn = self._get_param("executionArn")
+        events = list(self.stepfunction_backend.get_execution_history(arn)["events"])
+        if self._get_param("includeExecutionData") is False:
+            events = [_without_execution_data(event) for event in events]
+        page = _history_page(
+            arn, events, bool(self._get_param("reverseOrder")), self._get_param("maxResults"), self._get_param("nextToken")
+        )
+        return ActionResult(page)
+
+    response.get_execution_history = history_response
+
+    original_describe = response.describe_execution
+
+    def describe_response(self: Any) -> Any:
+        result = original_describe(self)
+        execution = self.stepfunction_backend.describe_execution(self._get_param("executionArn"))
+        # moto reports stopDate for SUCCEEDED, FAILED and ABORTED only; a timed-out one ended too.
+        if execution.status == "TIMED_OUT" and getattr(execution, "stop_date", None) is not None:
+            result.result["stopDate"] = execution.stop_date
+        # "inputDetails": {"included": true}, "Always true for API calls" (moto leaves it out).
+        result.result.setdefault("inputDetails", {"included": True})
+        return result
+
+    response.describe_execution = describe_response
+
+
+def _find_execution(arn: str) -> Execution | None:
+    """The execution moto knows by `arn` (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`)."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[0] != "arn" or parts[2] != "states" or parts[5] != "execution":
+        return None
+    region, account = parts[3], parts[4]
+    if account not in stepfunctions_backends or region not in stepfunctions_backends[account].regions:
+        return None
+    backend = sfn_responses.get_backend(account, region)
+    try:
+        return backend.describe_execution(arn)
+    except (ExecutionDoesNotExist, InvalidArn):
+        return None
+
+
+def _report_execution(body: Any) -> dict:
+    """POST /_emulator/execution: how an execution the local runner ran has ended (or how far
+    it has got), for DescribeExecution and GetExecutionHistory."""
+    if not isinstance(body, dict):
+        raise ControlError("expected an object")
+    unknown = set(body) - {"executionArn", "status", "output", "error", "cause", "states"}
+    if unknown:
+        raise ControlError(f"unknown fields: {', '.join(sorted(unknown))}")
+    arn = body.get("executionArn")
+    if not isinstance(arn, str) or not arn:
+        raise ControlError("executionArn must be an execution ARN string")
+    status = body.get("status")
+    if status not in EXECUTION_STATUSES:
+        raise ControlError(f"status must be one of {', '.join(EXECUTION_STATUSES)}, not {status!r}")
+    for field in ("output", "error", "cause"):
+        if body.get(field) is not None and not isinstance(body[field], str):
+            raise ControlError(f"{field} must be a string")
+    if body.get("output") is not None:
+        if status != "SUCCEEDED":
+            raise ControlError("output: only a SUCCEEDED execution has an output")
+        try:
+            json.loads(body["output"])
+        except json.JSONDecodeError as error:
+            raise ControlError(f"output must be JSON text: {error}") from error
+    for field in ("error", "cause"):
+        if body.get(field) is not None and status not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise ControlError(f"{field}: only a FAILED, TIMED_OUT or ABORTED execution has an {field}")
+    states = body.get("states", [])
+    if not isinstance(states, list):
+        raise ControlError("states must be a list of {\"name\": ..., \"type\": ...}")
+    for state in states:
+        if not isinstance(state, dict) or set(state) != {"name", "type"} or not isinstance(state["name"], str) or not state["name"]:
+            raise ControlError(f"states: each one is {{\"name\": \"...\", \"type\": \"Task\"|...}}, not {state!r}")
+        if state["type"] not in STATE_TYPES:
+            raise ControlError(f"states: type of {state['name']!r} must be one of {', '.join(STATE_TYPES)}, not {state['type']!r}")
+
+    execution = _find_execution(arn)
+    if execution is None:
+        raise ControlNotFound(f"no execution {arn}")
+    now = _now()
+    if "states" in body:
+        # A state reported again at the same place keeps the time it was first reported at.
+        before = getattr(execution, "emulator_states", [])
+        entered = []
+        for i, state in enumerate(states):
+            same = i < len(before) and before[i][:2] == (state["name"], state["type"])
+            entered.append((state["name"], state["type"], before[i][2] if same else max(now, execution.start_date)))
+        execution.emulator_states = entered
+    execution.status = status
+    execution.stop_date = None if status == "RUNNING" else now
+    execution.output = body.get("output") if status == "SUCCEEDED" else None
+    # DescribeExecution's CloudWatchEventsExecutionDataDetails: "Always true for API calls".
+    execution.output_details = {"included": True} if execution.output is not None else None
+    execution.error = body.get("error")
+    execution.cause = body.get("cause")
+    return {}
+
+
 # --- the control API -------------------------------------------------------------------------
 
 
 class ControlError(Exception):
     pass
+
+
+class ControlNotFound(ControlError):
+    """What the request names does not exist: HTTP 404."""
 
 
 def _backend(region: str) -> RDSBackend:
@@ -519,6 +790,11 @@ def _set_snapshot(body: Any) -> dict:
 def _reset() -> dict:
     rds_backends[ACCOUNT_ID].reset()
     dynamodb_backends[ACCOUNT_ID].reset()
+    # State machines and executions, with what was reported of them (kept on moto's objects).
+    stepfunctions_backends[ACCOUNT_ID].reset()
+    parser = sys.modules.get("moto.stepfunctions.parser.models")  # moto's interpreter, if used
+    if parser is not None:
+        parser.stepfunctions_parser_backends[ACCOUNT_ID].reset()
     STATE.clear()
     STATE.provision()
     return {}
@@ -534,6 +810,7 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
         ("DELETE", "faults"): lambda: STATE.faults.clear() or {"faults": []},
         ("POST", "snapshot-status"): lambda: _set_snapshot(body),
         ("POST", "instance-status"): lambda: _set_instance_status(body),
+        ("POST", "execution"): lambda: _report_execution(body),
         ("GET", "calls"): lambda: {"calls": STATE.calls, "log": STATE.log},
         ("DELETE", "calls"): lambda: STATE.calls.clear() or STATE.log.clear() or {"calls": {}, "log": []},
         ("POST", "reset"): _reset,
@@ -543,6 +820,8 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
         return 404, {"error": f"no control endpoint {method} {CONTROL_PREFIX}{name}"}
     try:
         return 200, route()
+    except ControlNotFound as error:
+        return 404, {"error": str(error)}
     except ControlError as error:
         return 400, {"error": str(error)}
 
@@ -560,6 +839,12 @@ def _credential_of(environ: dict) -> list[str]:
 def _region_of(environ: dict) -> str | None:
     parts = _credential_of(environ)
     return parts[2] if len(parts) >= 4 else None
+
+
+def _service_of(environ: dict) -> str | None:
+    """The signing name of the call's service: `rds`, `sns`, `states`, ..."""
+    parts = _credential_of(environ)
+    return parts[3] if len(parts) >= 4 else None
 
 
 def _access_key_of(environ: dict) -> str | None:
@@ -589,6 +874,16 @@ def _loggable(params: dict[str, list[str]]) -> dict[str, str]:
     }
 
 
+def _json_loggable(body: bytes) -> dict[str, Any]:
+    """A JSON-protocol request's parameters: its JSON body as sent (`executionArn`,
+    `stateMachineArn`, `maxResults`, ...), {} if it is not a JSON object."""
+    try:
+        parsed = json.loads(body) if body.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 def _matching_fault(action: str, region: str | None, params: dict[str, list[str]]) -> dict | None:
     instance = (params.get("DBInstanceIdentifier") or [None])[0]
     for fault in STATE.faults:
@@ -604,14 +899,19 @@ def _matching_fault(action: str, region: str | None, params: dict[str, list[str]
     return None
 
 
-def _error_response(fault: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+def _error_response(fault: dict, json_protocol: bool = False) -> tuple[str, list[tuple[str, str]], bytes]:
+    status = f"{int(fault['status'])} Injected"
+    if json_protocol:
+        # The JSON protocol's error document (Step Functions).
+        body = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        return status, headers + [("Content-Length", str(len(body)))], body
     kind = "Receiver" if int(fault["status"]) >= 500 else "Sender"
     body = (
         '<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/">'
         f"<Error><Type>{kind}</Type><Code>{fault['code']}</Code><Message>{fault['message']}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
-    status = f"{int(fault['status'])} Injected"
     return status, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
 
 
@@ -630,9 +930,17 @@ class EmulatorApp:
         with STATE.lock:
             if path.startswith(CONTROL_PREFIX):
                 return self.control(environ, path[len(CONTROL_PREFIX) :], body, start_response)
-            params = parse_qs(body.decode("utf-8", "replace")) if body else {}
-            params.update(parse_qs(environ.get("QUERY_STRING", "")))
-            action = (params.get("Action") or [None])[0]
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            json_protocol = target.startswith(SFN_TARGET_PREFIX)
+            if json_protocol:
+                # The JSON protocol (Step Functions): the action is named by X-Amz-Target, the
+                # parameters are the JSON body.
+                params = {}
+                action = target[len(SFN_TARGET_PREFIX) :] or None
+            else:
+                params = parse_qs(body.decode("utf-8", "replace")) if body else {}
+                params.update(parse_qs(environ.get("QUERY_STRING", "")))
+                action = (params.get("Action") or [None])[0]
             if action:
                 region = _region_of(environ)
                 STATE.calls[action] = STATE.calls.get(action, 0) + 1
@@ -640,18 +948,19 @@ class EmulatorApp:
                 STATE.log.append(
                     {
                         "action": action,
+                        "service": _service_of(environ),
                         "region": region,
                         "accessKey": _access_key_of(environ),
                         "dbInstanceIdentifier": identifier,
                         "resourceTags": _instance_tags(region, identifier),
-                        "params": _loggable(params),
+                        "params": _json_loggable(body) if json_protocol else _loggable(params),
                     }
                 )
                 fault = _matching_fault(action, region, params)
                 if fault is not None:
                     if self.verbose:
                         print(f"rds-emulator: {action} fails with injected {fault['code']}", file=sys.stderr)
-                    status, headers, error_body = _error_response(fault)
+                    status, headers, error_body = _error_response(fault, json_protocol)
                     start_response(status, headers)
                     return [error_body]
             # moto builds the response lazily; consume it while holding the lock.

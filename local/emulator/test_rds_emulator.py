@@ -16,10 +16,17 @@ from botocore.exceptions import ClientError
 from emulator_process import EmulatorProcess
 
 
+ONE_ATTEMPT = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
 class Emulator(EmulatorProcess):
     def rds(self, region: str, config=None):
         # One attempt: a test of an injected fault must see the fault, not a retry's answer.
-        return super().rds(region, config or Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        return super().rds(region, config or ONE_ATTEMPT)
+
+    def stepfunctions(self, region: str = "us-west-2", access_key: str = "test"):
+        return boto3.client("stepfunctions", region_name=region, endpoint_url=self.url, config=ONE_ATTEMPT,
+                            aws_access_key_id=access_key, aws_secret_access_key="test")
 
 
 def create_instance(rds, identifier: str) -> None:
@@ -97,6 +104,16 @@ class EmulatorTest(EmulatorTestCase):
         self.rds.modify_db_instance(DBInstanceIdentifier="before", NewDBInstanceIdentifier="after", ApplyImmediately=True)
         self.assertIsNone(status(self.rds, "before"))
         self.assertEqual([status(self.rds, "after") for _ in range(2)], ["renaming", "available"])
+
+    def test_each_instance_has_its_own_resource_id_which_a_rename_keeps(self) -> None:
+        create_instance(self.rds, "a")
+        create_instance(self.rds, "b")
+        resource_id = lambda name: self.rds.describe_db_instances(DBInstanceIdentifier=name)["DBInstances"][0]["DbiResourceId"]
+        first = resource_id("a")
+        self.assertNotEqual(first, resource_id("b"))
+        self.assertRegex(first, r"^db-[A-Z2-7]{26}$")
+        self.rds.modify_db_instance(DBInstanceIdentifier="a", NewDBInstanceIdentifier="c", ApplyImmediately=True)
+        self.assertEqual(resource_id("c"), first)
 
     def test_renaming_onto_an_existing_instance_is_refused(self) -> None:
         create_instance(self.rds, "one")
@@ -235,6 +252,176 @@ class EmulatorTest(EmulatorTestCase):
                 self.assertEqual(raised.exception.code, 400)
                 self.assertIn(reason, json.load(raised.exception)["error"])
 
+
+
+ROLE = "arn:aws:iam::123456789012:role/rds-refresh-state-machine"
+DEFINITION = {"StartAt": "CheckInput", "States": {"CheckInput": {"Type": "Pass", "End": True}}}
+
+
+class StepFunctionsTest(EmulatorTestCase):
+    """POST /_emulator/execution: what DescribeExecution and GetExecutionHistory then answer
+    (the local runner registers each execution in moto and reports how it ended)."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.sfn = self.emulator.stepfunctions()
+        machine = self.sfn.create_state_machine(name="rds-refresh", definition=json.dumps(DEFINITION), roleArn=ROLE)
+        self.machine = machine["stateMachineArn"]
+        self.arn = self.sfn.start_execution(stateMachineArn=self.machine, name="run-1", input='{"dryRun": false}')["executionArn"]
+
+    def report(self, **body) -> dict:
+        return self.emulator.control("POST", "execution", {"executionArn": self.arn, **body})
+
+    def history(self, **kwargs) -> list[dict]:
+        return self.sfn.get_execution_history(executionArn=self.arn, **kwargs)["events"]
+
+    def test_arns_are_those_of_moto_s_default_account(self) -> None:
+        self.assertEqual(self.machine, "arn:aws:states:us-west-2:123456789012:stateMachine:rds-refresh")
+        self.assertEqual(self.arn, "arn:aws:states:us-west-2:123456789012:execution:rds-refresh:run-1")
+
+    def test_an_unreported_execution_is_running_and_has_only_started(self) -> None:
+        execution = self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual(execution["status"], "RUNNING")
+        self.assertNotIn("stopDate", execution)
+        # Not moto's fake history (a Pass state "A State", then ExecutionSucceeded).
+        [started] = self.history()
+        self.assertEqual((started["type"], started["id"], started["previousEventId"]), ("ExecutionStarted", 1, 0))
+        self.assertEqual(started["executionStartedEventDetails"]["input"], '{"dryRun": false}')
+        self.assertEqual(started["executionStartedEventDetails"]["roleArn"], ROLE)
+
+    def test_an_aborted_execution_ended_in_the_last_state_it_entered(self) -> None:
+        states = [{"name": "CheckInput", "type": "Task"}, {"name": "IsDryRun", "type": "Choice"},
+                  {"name": "Pause", "type": "Wait"}, {"name": "RestoreTemporary", "type": "Task"}]
+        self.assertEqual(self.report(status="ABORTED", states=states), {})
+        execution = self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual(execution["status"], "ABORTED")
+        self.assertGreaterEqual(execution["stopDate"], execution["startDate"])
+        self.assertNotIn("output", execution)
+        newest = self.history(reverseOrder=True, maxResults=100)
+        self.assertEqual(newest[0]["type"], "ExecutionAborted")
+        self.assertEqual(newest[0]["executionAbortedEventDetails"], {})
+        last = next(event for event in newest if "stateEnteredEventDetails" in event)
+        self.assertEqual((last["type"], last["stateEnteredEventDetails"]["name"]), ("TaskStateEntered", "RestoreTemporary"))
+        oldest = self.history()
+        self.assertEqual([e["type"] for e in oldest], ["ExecutionStarted", "TaskStateEntered", "ChoiceStateEntered",
+                                                       "WaitStateEntered", "TaskStateEntered", "ExecutionAborted"])
+        self.assertEqual([(e["id"], e["previousEventId"]) for e in oldest], [(1, 0), (2, 0), (3, 2), (4, 3), (5, 4), (6, 5)])
+        self.assertEqual([e["timestamp"] for e in oldest], sorted(e["timestamp"] for e in oldest))
+        self.assertEqual(newest, list(reversed(oldest)))
+
+    def test_a_succeeded_execution_has_its_output(self) -> None:
+        self.report(status="SUCCEEDED", output='{"refreshed": true}',
+                    states=[{"name": "CheckInput", "type": "Task"}, {"name": "Refreshed", "type": "Succeed"}])
+        execution = self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual((execution["status"], execution["output"]), ("SUCCEEDED", '{"refreshed": true}'))
+        self.assertIn("stopDate", execution)
+        self.assertNotIn("error", execution)
+        ended, entered = self.history(reverseOrder=True)[:2]
+        self.assertEqual(ended["type"], "ExecutionSucceeded")
+        self.assertEqual(ended["executionSucceededEventDetails"]["output"], '{"refreshed": true}')
+        self.assertEqual((entered["type"], entered["stateEnteredEventDetails"]["name"]), ("SucceedStateEntered", "Refreshed"))
+
+    def test_a_failed_execution_has_its_error_and_cause(self) -> None:
+        self.report(status="FAILED", error="RestoreFailed", cause="the restore failed",
+                    states=[{"name": "CheckInput", "type": "Task"}, {"name": "RefreshFailed", "type": "Fail"}])
+        execution = self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual((execution["status"], execution["error"], execution["cause"]), ("FAILED", "RestoreFailed", "the restore failed"))
+        self.assertIn("stopDate", execution)
+        self.assertNotIn("output", execution)
+        ended, entered = self.history(reverseOrder=True)[:2]
+        self.assertEqual(ended["type"], "ExecutionFailed")
+        self.assertEqual(ended["executionFailedEventDetails"], {"error": "RestoreFailed", "cause": "the restore failed"})
+        self.assertEqual((entered["type"], entered["stateEnteredEventDetails"]["name"]), ("FailStateEntered", "RefreshFailed"))
+        self.assertEqual(self.sfn.list_executions(stateMachineArn=self.machine, statusFilter="FAILED")["executions"][0]["executionArn"], self.arn)
+
+    def test_a_timed_out_execution_has_a_stop_date(self) -> None:
+        self.report(status="TIMED_OUT", error="States.Timeout", states=[{"name": "WaitForRestore", "type": "Task"}])
+        execution = self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual(execution["status"], "TIMED_OUT")
+        self.assertIn("stopDate", execution)  # moto leaves it out for TIMED_OUT
+        ended = self.history(reverseOrder=True)[0]
+        self.assertEqual((ended["type"], ended["executionTimedOutEventDetails"]), ("ExecutionTimedOut", {"error": "States.Timeout"}))
+
+    def test_a_running_report_shows_progress_and_stop_execution_aborts_it(self) -> None:
+        self.report(status="RUNNING", states=[{"name": "CheckInput", "type": "Task"}, {"name": "WaitForCopy", "type": "Wait"}])
+        self.assertEqual(self.sfn.describe_execution(executionArn=self.arn)["status"], "RUNNING")
+        self.assertEqual(self.history(reverseOrder=True)[0]["type"], "WaitStateEntered")
+        self.sfn.stop_execution(executionArn=self.arn)
+        self.assertEqual(self.sfn.describe_execution(executionArn=self.arn)["status"], "ABORTED")
+        ended, entered = self.history(reverseOrder=True)[:2]
+        self.assertEqual((ended["type"], entered["stateEnteredEventDetails"]["name"]), ("ExecutionAborted", "WaitForCopy"))
+
+    def test_the_history_is_paged(self) -> None:
+        self.report(status="SUCCEEDED", output="{}", states=[{"name": f"S{i}", "type": "Pass"} for i in range(5)])
+        first = self.sfn.get_execution_history(executionArn=self.arn, reverseOrder=True, maxResults=3)
+        self.assertEqual([e["id"] for e in first["events"]], [7, 6, 5])
+        second = self.sfn.get_execution_history(executionArn=self.arn, reverseOrder=True, maxResults=3, nextToken=first["nextToken"])
+        self.assertEqual([e["id"] for e in second["events"]], [4, 3, 2])
+        third = self.sfn.get_execution_history(executionArn=self.arn, reverseOrder=True, maxResults=3, nextToken=second["nextToken"])
+        self.assertEqual(([e["id"] for e in third["events"]], "nextToken" in third), ([1], False))
+        paged = self.sfn.get_paginator("get_execution_history").paginate(executionArn=self.arn, PaginationConfig={"PageSize": 2})
+        self.assertEqual([e["id"] for e in paged.build_full_result()["events"]], list(range(1, 8)))
+        with self.assertRaises(ClientError) as raised:  # a token of another order
+            self.sfn.get_execution_history(executionArn=self.arn, maxResults=3, nextToken=first["nextToken"])
+        self.assertEqual(raised.exception.response["Error"]["Code"], "InvalidToken")
+        without_data = self.sfn.get_execution_history(executionArn=self.arn, includeExecutionData=False)["events"]
+        self.assertEqual(without_data[0]["executionStartedEventDetails"], {"roleArn": ROLE})
+
+    def test_unknown_executions_and_bad_reports_are_refused(self) -> None:
+        unknown = self.arn.replace("run-1", "run-2")
+        with self.assertRaises(urllib.error.HTTPError) as raised:
+            self.emulator.control("POST", "execution", {"executionArn": unknown, "status": "ABORTED"})
+        self.assertEqual(raised.exception.code, 404)
+        self.assertEqual(json.load(raised.exception), {"error": f"no execution {unknown}"})
+        for body, reason in [
+            ({"status": "STOPPED"}, "status"),
+            ({"status": "FAILED", "states": [{"name": "CheckInput", "type": "Lambda"}]}, "type"),
+            ({"status": "FAILED", "states": [{"name": "CheckInput"}]}, "states"),
+            ({"status": "FAILED", "states": "CheckInput"}, "states"),
+            ({"status": "FAILED", "output": "{}"}, "output"),
+            ({"status": "SUCCEEDED", "output": "not json"}, "output"),
+            ({"status": "SUCCEEDED", "error": "E"}, "error"),
+            ({"status": "ABORTED", "stopped": True}, "stopped"),
+            ({"executionArn": None, "status": "ABORTED"}, "executionArn"),
+        ]:
+            with self.subTest(body=body):
+                with self.assertRaises(urllib.error.HTTPError) as raised:
+                    self.report(**body)
+                self.assertEqual(raised.exception.code, 400)
+                self.assertIn(reason, json.load(raised.exception)["error"])
+        self.assertEqual(self.sfn.describe_execution(executionArn=self.arn)["status"], "RUNNING")
+
+    def test_step_functions_calls_are_logged_with_their_parameters(self) -> None:
+        self.emulator.control("DELETE", "calls")
+        signed = self.emulator.stepfunctions(access_key="CheckInputFunction")
+        signed.describe_execution(executionArn=self.arn)
+        calls = self.emulator.control("GET", "calls")
+        self.assertEqual(calls["calls"], {"DescribeExecution": 1})
+        [entry] = calls["log"]
+        self.assertEqual(entry, {
+            "action": "DescribeExecution", "service": "states", "region": "us-west-2", "accessKey": "CheckInputFunction",
+            "dbInstanceIdentifier": None, "resourceTags": None, "params": {"executionArn": self.arn},
+        })
+
+    def test_faults_match_step_functions_actions(self) -> None:
+        self.emulator.control("POST", "faults", {"action": "GetExecutionHistory", "code": "ThrottlingException", "message": "Rate exceeded"})
+        with self.assertRaises(ClientError) as raised:
+            self.history()
+        self.assertEqual(raised.exception.response["Error"]["Code"], "ThrottlingException")
+        self.assertEqual(raised.exception.response["ResponseMetadata"]["HTTPStatusCode"], 400)
+        self.assertEqual(len(self.history()), 1)
+
+    def test_reset_forgets_executions_and_what_was_reported(self) -> None:
+        self.report(status="SUCCEEDED", output="{}")
+        self.emulator.control("POST", "reset", {})
+        with self.assertRaises(ClientError) as raised:
+            self.sfn.describe_execution(executionArn=self.arn)
+        self.assertEqual(raised.exception.response["Error"]["Code"], "ExecutionDoesNotExist")
+        self.sfn.create_state_machine(name="rds-refresh", definition=json.dumps(DEFINITION), roleArn=ROLE)
+        again = self.sfn.start_execution(stateMachineArn=self.machine, name="run-1", input='{"dryRun": false}')
+        self.assertEqual(again["executionArn"], self.arn)
+        self.assertEqual(self.sfn.describe_execution(executionArn=self.arn)["status"], "RUNNING")
+        self.assertEqual([e["type"] for e in self.history()], ["ExecutionStarted"])
 
 
 def create_postgres(rds, identifier: str, **kwargs) -> dict:

@@ -1,12 +1,16 @@
 // Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
 // every Lambda Task runs the real function binary behind a local Lambda Runtime API; sns:publish
 // Tasks publish to the SNS API at --endpoint, states:startExecution Tasks start executions through
-// the Step Functions API there. With --mock-config and --test-case, the Task states
-// the test case mocks (AWS Step Functions Local's mock file format) answer from that file.
+// the Step Functions API there, and states:startExecution.sync(:2) Tasks run the child state
+// machine's definition (--state-machine) here, nested. With --register-execution each execution
+// is also registered in the Step Functions API at --endpoint, and its end reported there. With
+// --mock-config and --test-case, the Task states the test case mocks (AWS Step Functions Local's
+// mock file format) answer from that file.
 //
-// Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed or timed out
-// (or, with --validate-only, the definition is invalid), 2 usage or setup error,
-// 130/143 interrupted by SIGINT/SIGTERM.
+// Exit status: 0 the execution succeeded (output JSON on stdout), 1 it failed, timed out or was
+// stopped by --abort-after (or, with --validate-only, the definition is invalid), 2 usage or
+// setup error (a failed report to the emulator included), 130/143 interrupted by SIGINT/SIGTERM.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,13 +29,18 @@ import {
 import { accessKeyIds, LocalLambda } from './lib/lambda.mjs';
 import { loadMockConfig, selectTestCase } from './lib/mock-config.mjs';
 import { Progress } from './lib/progress.mjs';
-import { checkRunnable, execute, executionContext, prepareRun, staticFunctions } from './lib/runner.mjs';
+import { Registration } from './lib/registration.mjs';
+import { checkRunnable, LOCAL_ARN_PREFIX, staticFunctions } from './lib/runner.mjs';
+import { arnPlaceholderOf, Session } from './lib/session.mjs';
+import { statusChangeEvent, UNSUCCESSFUL } from './lib/status-event.mjs';
 
 const USAGE = `usage: run.mjs --definition FILE [--functions FILE --bin-dir DIR] [--input FILE|-]
               [--substitution NAME=VALUE]... [--endpoint URL] [--events FILE]
               [--function-logs | --function-log-file FILE]
               [--wait-ms MS] [--retry-interval-ms MS] [--real-waits | --time-scale F]
               [--access-key-per-function] [--execution-name NAME] [--fail-after STATE]...
+              [--abort-after STATE]... [--state-machine NAME=DEFINITION_FILE]...
+              [--register-execution [--status-change-event FILE]]
        run.mjs --definition FILE --functions FILE --mock-config FILE --test-case NAME
               [--state-machine-name NAME] [--bin-dir DIR] [the options above]
        run.mjs --definition FILE [--functions FILE] [--substitution NAME=VALUE]... --validate-only`;
@@ -54,6 +63,10 @@ const OPTIONS = {
   'access-key-per-function': { type: 'boolean', default: false },
   'execution-name': { type: 'string' },
   'fail-after': { type: 'string', multiple: true, default: [] },
+  'abort-after': { type: 'string', multiple: true, default: [] },
+  'state-machine': { type: 'string', multiple: true, default: [] },
+  'register-execution': { type: 'boolean', default: false },
+  'status-change-event': { type: 'string' },
   'mock-config': { type: 'string' },
   'test-case': { type: 'string' },
   'state-machine-name': { type: 'string' },
@@ -91,7 +104,27 @@ function parseOptions(argv) {
   if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
     throw new UsageError('--endpoint must be an http:// or https:// URL');
   }
+  if (values['register-execution'] && values.endpoint === undefined) {
+    throw new UsageError('--register-execution needs --endpoint: the Step Functions API to register the execution in');
+  }
+  if (values['status-change-event'] !== undefined && !values['register-execution']) {
+    throw new UsageError('--status-change-event needs --register-execution: the event names the registered execution and state machine');
+  }
+  values.machines = parseStateMachines(values['state-machine']);
   return values;
+}
+
+/** The --state-machine NAME=DEFINITION_FILE options as a Map, NAME -> file. */
+function parseStateMachines(options) {
+  const machines = new Map();
+  for (const option of options) {
+    // A state machine name (API_CreateStateMachine): 1-80 of these (a log-friendly subset).
+    const match = /^([A-Za-z0-9_-]{1,80})=(.+)$/s.exec(option);
+    if (!match) throw new UsageError(`--state-machine ${option}: expected NAME=DEFINITION_FILE (NAME: letters, digits, - and _)`);
+    if (machines.has(match[1])) throw new UsageError(`--state-machine ${match[1]} is given twice`);
+    machines.set(match[1], match[2]);
+  }
+  return machines;
 }
 
 /**
@@ -161,6 +194,9 @@ function functionLogs(options) {
   });
 }
 
+/** The state machine's name: the mock config's (as SFN Local knows it), or, as a deployed machine would be named after its definition file, refresh.asl.json -> refresh. */
+const stateMachineNameFor = (options, mock) => mock?.machine ?? path.basename(options.definition).replace(/\.asl\.json$|\.json$/, '');
+
 async function main(argv) {
   const options = parseOptions(argv);
   if (options.help) {
@@ -168,10 +204,18 @@ async function main(argv) {
     return 0;
   }
   const validateOnly = options['validate-only'];
-  const { definition, functions } = loadDefinition(options.definition, options.functions, {
-    anyPlaceholder: validateOnly,
-    substitutions: parseSubstitutions(options.substitution),
-  });
+  // Registered executions get the endpoint's account and region in their ARNs.
+  const registration = options['register-execution'] && !validateOnly
+    ? await Registration.connect(options.endpoint, process.env.AWS_REGION || undefined)
+    : null;
+  // Each --state-machine NAME's ARN fills ${<Name>StateMachineArn} (refresh -> RefreshStateMachineArn),
+  // unless --substitution gives that placeholder.
+  const machineArn = (name) => registration?.expectedArn(name) ?? `${LOCAL_ARN_PREFIX}:stateMachine:${name}`;
+  const substitutions = {
+    ...Object.fromEntries([...options.machines.keys()].map((name) => [arnPlaceholderOf(name), machineArn(name)])),
+    ...parseSubstitutions(options.substitution),
+  };
+  const { definition, functions } = loadDefinition(options.definition, options.functions, { anyPlaceholder: validateOnly, substitutions });
   const problems = validate(definition);
   if (validateOnly) {
     say(problems.length ? `error: ${describeProblems(options.definition, problems)}` : `✓ ${options.definition} is valid`);
@@ -179,14 +223,26 @@ async function main(argv) {
   }
   if (problems.length) throw new SetupError(describeProblems(options.definition, problems));
   const mock = options['mock-config'] ? loadTestCase(options, definition) : null;
-  checkRunnable(definition, { endpoint: options.endpoint, failAfter: options['fail-after'], mocking: mock !== null });
+  const machineNames = new Set(options.machines.keys());
+  checkRunnable(definition, {
+    endpoint: options.endpoint,
+    failAfter: options['fail-after'],
+    abortAfter: options['abort-after'],
+    mocking: mock !== null,
+    machines: machineNames,
+  });
+  const machines = loadStateMachines(options, substitutions, machineNames);
 
-  if (!mock && !options['bin-dir']) requireBinDir(definition);
-  const input = options.input ? readJson(options.input, 'input') : {};
   const binDir = options['bin-dir'];
+  if (!binDir) {
+    if (!mock) requireBinDir(definition);
+    for (const machine of machines.values()) requireBinDir(machine.definition);
+  }
+  const input = options.input ? readJson(options.input, 'input') : {};
   let lambda = null;
   if (binDir) {
     const used = staticFunctions(definition, { except: new Set(mock?.mocks.keys()) });
+    for (const machine of machines.values()) for (const name of staticFunctions(machine.definition)) used.add(name);
     checkBinaries(binDir, used);
     lambda = new LocalLambda({
       binDir,
@@ -200,19 +256,26 @@ async function main(argv) {
     process.on('exit', () => lambda.killNow());
   }
 
+  const eventFile = options['status-change-event'];
+  // A file left by an earlier run must not pass for this one's event.
+  if (eventFile) opening(eventFile, 'status change event file', () => fs.rmSync(eventFile, { force: true }));
   const progress = opening(options.events, 'events file', () => new Progress({ eventsFile: options.events }));
   const scale = options.timeScale;
   if (scale !== null) say(`◆ time scale ${scale}: every Wait and Retry pause is ${scale} × the definition's`);
   if (mock) say(`◆ test case ${mock.testCase} of ${mock.machine}: ${mock.mocks.size} Task state(s) mocked by ${mock.file}`);
 
-  const prepared = prepareRun(definition, lambda, {
-    waitMs: Number(options['wait-ms']),
-    retryIntervalMs: Number(options['retry-interval-ms']),
-    realWaits: options['real-waits'],
-    timeScale: options.timeScale,
+  const session = new Session({
+    lambda,
     endpoint: options.endpoint,
-    failAfter: options['fail-after'],
-    mock,
+    registration,
+    machines,
+    timing: {
+      waitMs: Number(options['wait-ms']),
+      retryIntervalMs: Number(options['retry-interval-ms']),
+      realWaits: options['real-waits'],
+      timeScale: options.timeScale,
+    },
+    say,
   });
 
   let execution = null;
@@ -229,28 +292,83 @@ async function main(argv) {
   };
   for (const signal of Object.keys(SIGNAL_EXIT)) process.on(signal, onSignal);
 
-  let outcome;
+  let run;
   try {
-    const context = executionContext({
-      // The mock config's name for it (as SFN Local knows it), or, as a deployed machine would be
-      // named after its definition file: refresh.asl.json -> refresh.
-      stateMachineName: mock?.machine ?? path.basename(options.definition).replace(/\.asl\.json$|\.json$/, ''),
-      executionName: options['execution-name'] ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    const stateMachineName = stateMachineNameFor(options, mock);
+    if (registration) await registerStateMachines(registration, machines);
+    const stateMachineArn = await session.stateMachineArn(stateMachineName, JSON.stringify(definition));
+    run = await session.run({
+      machineName: stateMachineName,
+      definition,
+      stateMachineArn,
+      // Unique enough for runs started together against one emulator (where names are never released).
+      name: options['execution-name'] ?? `local-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}`,
       input,
+      inputText: JSON.stringify(input),
+      progress,
+      failAfter: options['fail-after'],
+      abortAfter: options['abort-after'],
+      mock,
+      onStart: (e) => {
+        execution = e;
+        if (signalled) e.abort();
+      },
     });
-    outcome = await execute({ ...prepared, input, context, progress, onStart: (e) => (execution = e) });
   } finally {
     progress.close();
     await lambda?.stop();
   }
 
-  if (signalled) return SIGNAL_EXIT[signalled];
-  if (outcome.status === 'SUCCEEDED') {
-    await new Promise((resolve) => process.stdout.write(JSON.stringify(outcome.output, null, 2) + '\n', resolve));
-    return 0;
+  const { outcome } = run;
+  if (eventFile && UNSUCCESSFUL.has(outcome.status)) {
+    opening(eventFile, 'status change event file', () => fs.writeFileSync(eventFile, JSON.stringify(statusChangeEvent(run), null, 2) + '\n'));
   }
-  say(`error: ${outcome.error}: ${readableCause(outcome.cause)}`);
-  return 1;
+  let code;
+  if (signalled) code = SIGNAL_EXIT[signalled];
+  else if (outcome.status === 'SUCCEEDED') {
+    await new Promise((resolve) => process.stdout.write(JSON.stringify(outcome.output, null, 2) + '\n', resolve));
+    code = 0;
+  } else if (outcome.status === 'ABORTED') {
+    say(`error: aborted after ${outcome.abortedAfter}: stopped as StopExecution stops an execution (no Catch, no further state)`);
+    code = 1;
+  } else {
+    say(`error: ${outcome.error}: ${readableCause(outcome.cause)}`);
+    code = 1;
+  }
+  // The emulator does not know how the execution ended: what reads it there would be misled.
+  if (session.problems.length > 0 && !signalled) code = 2;
+  return code;
+}
+
+/**
+ * The --state-machine definitions, NAME -> `{ file, definition, text }`: substituted as the main
+ * definition is, validated, and checked as it is (their own .sync Tasks included).
+ */
+function loadStateMachines(options, substitutions, machineNames) {
+  const machines = new Map();
+  for (const [name, file] of options.machines) {
+    const { definition } = loadDefinition(file, options.functions, { substitutions });
+    const problems = validate(definition);
+    if (problems.length) throw new SetupError(`--state-machine ${name}: ${describeProblems(file, problems)}`);
+    try {
+      checkRunnable(definition, { endpoint: options.endpoint, machines: machineNames });
+    } catch (error) {
+      throw new SetupError(`--state-machine ${name} (${file}): ${error.message}`);
+    }
+    machines.set(name, { file, definition, text: JSON.stringify(definition) });
+  }
+  return machines;
+}
+
+/** Creates each --state-machine in the endpoint's Step Functions API, under the ARN its placeholder was given. */
+async function registerStateMachines(registration, machines) {
+  for (const [name, machine] of machines) {
+    const arn = await registration.stateMachine(name, machine.text);
+    const expected = registration.expectedArn(name);
+    if (arn !== expected) {
+      throw new SetupError(`--state-machine ${name}: the endpoint answered ${arn} for it, but \${${arnPlaceholderOf(name)}} was given ${expected}`);
+    }
+  }
 }
 
 /** The test case to run from the --mock-config file, checked against the definition. */

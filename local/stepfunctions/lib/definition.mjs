@@ -12,6 +12,12 @@ export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 export const SNS_PUBLISH = 'arn:aws:states:::sns:publish';
 // Step Functions' own optimized integration, request-response (not .sync, not .waitForTaskToken).
 export const STATES_START_EXECUTION = 'arn:aws:states:::states:startExecution';
+// The same, waiting for the child execution to end ("Run a Job"): its DescribeExecution answer is
+// the result, Input and Output as JSON text (.sync) or as parsed JSON (.sync:2). Run here nested,
+// from the definition --state-machine maps the child state machine's name to (see nested.mjs).
+export const STATES_START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync';
+export const STATES_START_EXECUTION_SYNC2 = 'arn:aws:states:::states:startExecution.sync:2';
+const START_EXECUTION_RESOURCES = [STATES_START_EXECUTION, STATES_START_EXECUTION_SYNC, STATES_START_EXECUTION_SYNC2];
 
 // The Publish parameters the local sns:publish sends; the others (TargetArn, PhoneNumber) are refused.
 export const SNS_PUBLISH_PARAMETERS = [
@@ -28,6 +34,15 @@ export class SetupError extends Error {}
 export class UsageError extends SetupError {}
 
 export const functionArn = (name) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
+
+/**
+ * The name in a state machine ARN (`arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`, optionally
+ * followed by `:VERSION` or `:ALIAS`), or null when it is not one.
+ */
+export function stateMachineNameOf(arn) {
+  if (typeof arn !== 'string') return null;
+  return /^arn:aws[\w-]*:states:[\w-]+:\d{12}:stateMachine:([\w-]{1,80})(?::[\w-]+)?$/.exec(arn)?.[1] ?? null;
+}
 
 /**
  * The function name in a Lambda FunctionName or function ARN, as Lambda accepts it: a name,
@@ -145,7 +160,8 @@ export function* allStates(machine) {
 
 /**
  * How a Task state is run locally. `integration` is LAMBDA_INVOKE (a bare function ARN counts
- * as one), SNS_PUBLISH or STATES_START_EXECUTION. For Lambda, `wrap` says whether the result is wrapped the way the
+ * as one), SNS_PUBLISH, STATES_START_EXECUTION, STATES_START_EXECUTION_SYNC or
+ * STATES_START_EXECUTION_SYNC2. For Lambda, `wrap` says whether the result is wrapped the way the
  * lambda:invoke integration wraps it, and `functionName` is the statically known function (null
  * when it comes from a path). Throws for resources that cannot run here.
  */
@@ -175,7 +191,7 @@ export function taskKind(name, state) {
     }
     return { integration: SNS_PUBLISH, wrap: false, functionName: null };
   }
-  if (resource === STATES_START_EXECUTION) {
+  if (START_EXECUTION_RESOURCES.includes(resource)) {
     const unsupported = Object.keys(state.Parameters ?? {})
       .map((key) => key.replace(/\.\$$/, ''))
       .filter((key) => !START_EXECUTION_PARAMETERS.includes(key));
@@ -185,11 +201,12 @@ export function taskKind(name, state) {
           `(it takes ${START_EXECUTION_PARAMETERS.join(', ')})`,
       );
     }
-    return { integration: STATES_START_EXECUTION, wrap: false, functionName: null };
+    return { integration: resource, wrap: false, functionName: null };
   }
   throw new SetupError(
     `state ${name}: Resource ${JSON.stringify(resource)} cannot run locally ` +
-      `(only ${LAMBDA_INVOKE}, Lambda function ARNs, ${SNS_PUBLISH} and ${STATES_START_EXECUTION} are supported)`,
+      `(only ${LAMBDA_INVOKE}, Lambda function ARNs, ${SNS_PUBLISH}, ${STATES_START_EXECUTION} and its .sync and .sync:2 ` +
+      'are supported)',
   );
 }
 

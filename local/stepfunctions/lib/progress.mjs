@@ -19,15 +19,25 @@ export function shortCause(cause, max = 160) {
 /**
  * Consumes events of one execution. `write(line)` receives progress lines; `eventsFile`, when
  * given, receives every event as one JSON object per line.
+ *
+ * `child(name)` gives the view a nested execution (a states:startExecution.sync Task's child,
+ * run by this runner) writes through: the same lines and file, its state names prefixed with
+ * `name/` and its records marked `"nested": name`, times counted from the root execution's start.
  */
 export class Progress {
-  constructor({ write = (line) => process.stderr.write(line + '\n'), eventsFile } = {}) {
+  constructor({ write = (line) => process.stderr.write(line + '\n'), eventsFile, root = null, prefix = '' } = {}) {
     this.write = write;
-    this.fd = eventsFile ? fs.openSync(eventsFile, 'w') : null;
+    this.root = root ?? this;
+    this.prefix = prefix;
+    this.fd = root === null && eventsFile ? fs.openSync(eventsFile, 'w') : null;
     this.startedAt = null;
     this.entered = new Map(); // state key -> entry timestamp
     this.failures = new Map(); // state key -> last StateFailed, until retried, caught or failed
     this.caught = new Set(); // state keys whose last failure was caught
+  }
+
+  child(name) {
+    return new Progress({ write: this.write, root: this.root, prefix: `${this.prefix}${name}/` });
   }
 
   async consume(eventLogs) {
@@ -35,18 +45,19 @@ export class Progress {
   }
 
   handle(event) {
-    this.startedAt ??= event.timestamp;
+    this.root.startedAt ??= event.timestamp;
     const record = {
       type: event.type,
       timestamp: new Date(event.timestamp).toISOString(),
-      elapsedMs: event.timestamp - this.startedAt,
+      elapsedMs: event.timestamp - this.root.startedAt,
     };
+    if (this.prefix) record.nested = this.prefix.slice(0, -1);
     const state = event.state;
-    if (state) Object.assign(record, { state: state.name, stateType: state.type });
-    if (event.parentState) record.state = event.parentState.name; // Map iteration, Parallel branch
+    if (state) Object.assign(record, { state: this.prefix + state.name, stateType: state.type });
+    if (event.parentState) record.state = this.prefix + event.parentState.name; // Map iteration, Parallel branch
     if (event.index !== undefined) record.index = event.index;
     const key = state ? `${state.name}#${event.index ?? ''}` : null;
-    const label = state ? `${state.name}${event.index !== undefined ? ` [${event.index}]` : ''}` : '';
+    const label = state ? `${this.prefix}${state.name}${event.index !== undefined ? ` [${event.index}]` : ''}` : '';
 
     switch (event.type) {
       case 'ExecutionStarted':
@@ -108,7 +119,7 @@ export class Progress {
       default:
         break;
     }
-    if (this.fd !== null) fs.writeSync(this.fd, JSON.stringify(record) + '\n');
+    if (this.root.fd !== null) fs.writeSync(this.root.fd, JSON.stringify(record) + '\n');
   }
 
   /** Reports the failures that were neither retried nor caught (those with `error`, or all). */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, '..');
-const repoRoot = path.resolve(root, '..', '..');
+export const repoRoot = path.resolve(root, '..', '..');
 export const fixture = (name) => path.join(here, 'fixtures', name);
 export const FUNCTIONS = fixture('functions.json');
 
@@ -53,11 +53,20 @@ export const runArgs = (box, definition, input, ...more) => [
  * Runs a CLI (run.mjs by default) with the Node running the tests, `stdin` as its standard input;
  * settles with its exit code, signal, stdout and stderr. `onStderr(text, child)` sees stderr as it arrives.
  */
-export function runCli(args, { script = 'run.mjs', env = {}, state, stdin = '', onStderr, timeoutMs = 20000 } = {}) {
+export function runCli(args, { script = 'run.mjs', ...options } = {}) {
+  return runCommand(process.execPath, [path.join(root, script), ...args], { what: script, ...options });
+}
+
+/** Runs one of the repository's scripts (`scripts/<name>`) as runCli runs a CLI. */
+export function runScript(name, args, options = {}) {
+  return runCommand(path.join(repoRoot, 'scripts', name), args, { what: `scripts/${name}`, ...options });
+}
+
+function runCommand(command, args, { what, env = {}, state, stdin = '', onStderr, timeoutMs = 20000 }) {
   return new Promise((resolve, reject) => {
     const childEnv = { ...process.env, ...env };
     if (state) childEnv.FAKE_STATE_DIR = state;
-    const child = spawn(process.execPath, [path.join(root, script), ...args], { env: childEnv });
+    const child = spawn(command, args, { env: childEnv });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -67,7 +76,7 @@ export function runCli(args, { script = 'run.mjs', env = {}, state, stdin = '', 
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${script} did not finish in ${timeoutMs} ms; stderr:\n${stderr}`));
+      reject(new Error(`${what} did not finish in ${timeoutMs} ms; stderr:\n${stderr}`));
     }, timeoutMs);
     child.on('error', reject);
     child.stdin.end(stdin);

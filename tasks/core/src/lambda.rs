@@ -11,6 +11,7 @@ use serde_json::Value;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::TaskError;
+use crate::executions::Executions;
 use crate::rds::Rds;
 use crate::state::{RdsAndState, StateTable};
 
@@ -45,6 +46,19 @@ impl Clients for StateTable {
 impl Clients for RdsAndState {
     fn from_config(config: &SdkConfig) -> Result<Self, String> {
         Ok(RdsAndState { rds: Rds::new(config.clone()), state: StateTable::from_env(config)? })
+    }
+}
+
+/// Clients `C` and Step Functions, for the tasks that ask whether an execution still runs.
+#[derive(Clone, Debug)]
+pub struct WithExecutions<C> {
+    pub clients: C,
+    pub executions: Executions,
+}
+
+impl<C: Clients> Clients for WithExecutions<C> {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Self { clients: C::from_config(config)?, executions: Executions::new(config.clone()) })
     }
 }
 

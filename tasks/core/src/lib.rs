@@ -6,12 +6,15 @@
 //! stable name ([`TaskError::name`]), which becomes the Lambda `errorType`.
 pub mod engine;
 pub mod error;
+pub mod executions;
 pub mod identifiers;
 pub mod instance_status;
 pub mod lambda;
 pub mod leftovers;
+pub mod lock;
 pub mod model;
 pub mod rds;
+pub mod repair;
 pub mod schema;
 pub mod state;
 pub mod tags;

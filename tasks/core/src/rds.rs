@@ -57,12 +57,37 @@ pub async fn find_instance(client: &Client, id: &str) -> Result<Option<DbInstanc
 /// target, so no final snapshot). `Ok(true)` when this call started the deletion, `Ok(false)`
 /// when there was no instance to delete; an instance RDS will not delete in its present status
 /// is `NotReady` (see [`from_sdk`]).
+///
+/// A temporary configured like the target carries the target's deletion protection, which RDS
+/// would refuse the delete for (`InvalidParameterCombination`): it is turned off first (the
+/// instance never served as the target), and the call is `NotReady` until that has applied.
 pub async fn delete_temporary(client: &Client, id: &str) -> Result<bool, TaskError> {
+    match find_instance(client, id).await? {
+        None => return Ok(false),
+        Some(instance) if instance.deletion_protection() == Some(true) => {
+            turn_off_deletion_protection(client, id).await?;
+            return Err(TaskError::NotReady(format!("{id}: turning off its deletion protection before deleting it")));
+        }
+        Some(_) => {}
+    }
     match client.delete_db_instance().db_instance_identifier(id).skip_final_snapshot(true).send().await {
         Ok(_) => Ok(true),
         Err(error) if error_code(&error) == Some("DBInstanceNotFound") => Ok(false),
         Err(error) => Err(from_sdk(&format!("DeleteDBInstance {id}"), error)),
     }
+}
+
+/// Turns instance `id`'s deletion protection off, at once (a modify that causes no outage).
+pub async fn turn_off_deletion_protection(client: &Client, id: &str) -> Result<(), TaskError> {
+    client
+        .modify_db_instance()
+        .db_instance_identifier(id)
+        .deletion_protection(false)
+        .apply_immediately(true)
+        .send()
+        .await
+        .map_err(|e| from_sdk(&format!("ModifyDBInstance {id} (deletion protection off)"), e))?;
+    Ok(())
 }
 
 /// An RDS timestamp as RFC 3339 text, the form every output of rds-refresh uses.

@@ -48,6 +48,8 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         ("tag-target.output.schema.json", schema_for!(tag_target::Output)),
         ("prune-copies.input.schema.json", schema_for!(prune_copies::Input)),
         ("prune-copies.output.schema.json", schema_for!(prune_copies::Output)),
+        ("repair-execution.input.schema.json", schema_for!(repair_execution::Input)),
+        ("repair-execution.output.schema.json", schema_for!(repair_execution::Output)),
     ]
 }
 

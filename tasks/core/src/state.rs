@@ -117,44 +117,63 @@ impl StateTable {
     }
 
     /// Takes the target's lock for `owner` until `now + ttl_secs`, unless another owner holds
-    /// it and it has not expired: then `TargetLocked`, naming the holder. Taking it again as
-    /// its owner (a retried call) succeeds.
+    /// it and it has not expired: then `Err` with that lock (`None` if it vanished meanwhile).
+    /// Taking it again as its owner (a retried call) succeeds.
     pub async fn acquire_lock(
         &self,
         target: &InstanceRef,
         owner: &str,
         now: i64,
         ttl_secs: i64,
-    ) -> Result<Lock, TaskError> {
+    ) -> Result<Result<Lock, Option<Lock>>, TaskError> {
+        let condition = "attribute_not_exists(#owner) OR #owner = :owner OR #expiresAt < :now";
+        self.write_lock(target, owner, now, ttl_secs, condition, None).await
+    }
+
+    /// Takes the target's lock over from `from` (an execution that has ended) for `owner`,
+    /// only if `from` still holds it: `Err` with the lock as it is otherwise (another
+    /// execution took it over first, or it was released).
+    pub async fn take_over_lock(
+        &self,
+        target: &InstanceRef,
+        from: &str,
+        owner: &str,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<Result<Lock, Option<Lock>>, TaskError> {
+        self.write_lock(target, owner, now, ttl_secs, "#owner = :from", Some(from)).await
+    }
+
+    /// Sets the lock to `owner` until `now + ttl_secs` if `condition` holds.
+    async fn write_lock(
+        &self,
+        target: &InstanceRef,
+        owner: &str,
+        now: i64,
+        ttl_secs: i64,
+        condition: &str,
+        from: Option<&str>,
+    ) -> Result<Result<Lock, Option<Lock>>, TaskError> {
         let expires_at = now + ttl_secs;
-        let result = self
+        let mut request = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(KEY, AttributeValue::S(target.display_name()))
             .update_expression("SET #owner = :owner, #expiresAt = :expiresAt")
-            .condition_expression("attribute_not_exists(#owner) OR #owner = :owner OR #expiresAt < :now")
+            .condition_expression(condition)
             .expression_attribute_names("#owner", LOCK_OWNER)
-            .expression_attribute_names("#expiresAt", LOCK_EXPIRES_AT)
             .expression_attribute_values(":owner", AttributeValue::S(owner.to_owned()))
-            .expression_attribute_values(":expiresAt", AttributeValue::N(expires_at.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Lock { owner: owner.to_owned(), expires_at }),
-            Err(error) if is_condition_failure(&error) => {
-                let holder = self.current_lock(target).await?;
-                Err(TaskError::TargetLocked(match holder {
-                    Some(lock) => format!(
-                        "{} is being refreshed by {} (its lock expires at {}, unless released before)",
-                        target.display_name(),
-                        lock.owner,
-                        crate::rds::format_time(&aws_sdk_rds::primitives::DateTime::from_secs(lock.expires_at))
-                    ),
-                    None => format!("{} is being refreshed by another execution", target.display_name()),
-                }))
-            }
+            .expression_attribute_names("#expiresAt", LOCK_EXPIRES_AT)
+            .expression_attribute_values(":expiresAt", AttributeValue::N(expires_at.to_string()));
+        // DynamoDB refuses attribute values the expression does not use.
+        request = match from {
+            Some(from) => request.expression_attribute_values(":from", AttributeValue::S(from.to_owned())),
+            None => request.expression_attribute_values(":now", AttributeValue::N(now.to_string())),
+        };
+        match request.send().await {
+            Ok(_) => Ok(Ok(Lock { owner: owner.to_owned(), expires_at })),
+            Err(error) if is_condition_failure(&error) => Ok(Err(self.current_lock(target).await?)),
             Err(error) => {
                 Err(state_error(&format!("UpdateItem (lock) {} in {}", target.display_name(), self.table), error))
             }

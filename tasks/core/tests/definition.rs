@@ -27,20 +27,30 @@ fn matched_errors(definition: &Value) -> Vec<(String, String)> {
     found
 }
 
+/// The definitions whose Task states run the task binaries.
+const DEFINITIONS: [&str; 2] = ["statemachine/refresh.asl.json", "statemachine/repair.asl.json"];
+
 #[test]
 fn every_matched_error_is_one_a_task_raises() {
-    let definition = repo_file("statemachine/refresh.asl.json");
-    for (state, name) in matched_errors(&definition) {
-        let known = TaskError::NAMES.contains(&name.as_str())
-            || ["Lambda.", "States.", "SNS."].iter().any(|service| name.starts_with(service));
-        assert!(known, "{state} matches {name}, which no task raises");
+    for file in DEFINITIONS {
+        let definition = repo_file(file);
+        for (state, name) in matched_errors(&definition) {
+            let known = TaskError::NAMES.contains(&name.as_str())
+                || ["Lambda.", "States.", "SNS.", "StepFunctions."].iter().any(|service| name.starts_with(service));
+            assert!(known, "{file}: {state} matches {name}, which no task raises");
+        }
     }
 }
 
 #[test]
 fn retryable_names_are_retried_by_every_lambda_task_state() {
-    let definition = repo_file("statemachine/refresh.asl.json");
-    let matched = matched_errors(&definition);
+    for file in DEFINITIONS {
+        retryable_names_are_retried_in(&repo_file(file));
+    }
+}
+
+fn retryable_names_are_retried_in(definition: &Value) {
+    let matched = matched_errors(definition);
     for (state, body) in definition["States"].as_object().unwrap() {
         if body["Resource"] != "arn:aws:states:::lambda:invoke" {
             continue;
@@ -82,12 +92,13 @@ fn every_failure_releases_the_lock_and_can_notify() {
 
 #[test]
 fn every_function_placeholder_is_a_task_binary() {
-    let definition =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../statemachine/refresh.asl.json"))
-            .unwrap();
     let functions = repo_file("statemachine/functions.json");
     let tasks_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for placeholder in definition.split("${").skip(1).filter_map(|rest| rest.split('}').next()) {
+    let texts = DEFINITIONS
+        .map(|file| std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(file)).unwrap());
+    let placeholders = texts.iter().flat_map(|text| text.split("${").skip(1).filter_map(|rest| rest.split('}').next()));
+    // The refresh state machine's ARN (the repair re-runs it) is not a function.
+    for placeholder in placeholders.filter(|p| *p != "RefreshStateMachineArn") {
         let binary =
             functions[placeholder].as_str().unwrap_or_else(|| panic!("{placeholder} is not in functions.json"));
         assert!(tasks_dir.join(binary).join("src/main.rs").exists(), "{placeholder}: no task crate {binary}");
@@ -308,4 +319,33 @@ fn every_notification_subject_is_under_100_characters() {
         assert!(longest < 100, "{state}: the Subject can be {longest} characters: {format}");
     }
     assert_eq!(subjects, 2, "NotifySuccess and NotifyFailure");
+}
+
+/// The repair waits for a re-run of the refresh (`startExecution.sync:2`): it must outlast the
+/// longest refresh, or it would time out first and never notify.
+#[test]
+fn the_repair_outlasts_a_refresh_it_re_runs() {
+    let refresh = repo_file("statemachine/refresh.asl.json");
+    let repair = repo_file("statemachine/repair.asl.json");
+    let (refresh_timeout, repair_timeout) =
+        (refresh["TimeoutSeconds"].as_f64().unwrap(), repair["TimeoutSeconds"].as_f64().unwrap());
+    let states = repair["States"].as_object().unwrap();
+    let (waits, path) = longest_path(states, repair["StartAt"].as_str().unwrap());
+    assert!(
+        repair_timeout >= refresh_timeout + waits,
+        "the repair's TimeoutSeconds {repair_timeout} is below the refresh's {refresh_timeout} plus its own waits ({waits}: {path:?})"
+    );
+    assert!(states["Rerun"]["Resource"].as_str().unwrap().ends_with(".sync:2"));
+}
+
+/// The repair's subjects: Notify's comes from the task (its length is unit-tested in
+/// `repair::tests`); the others are formats over an identifier.
+#[test]
+fn the_repair_notification_subjects_fit_sns() {
+    let repair = repo_file("statemachine/repair.asl.json");
+    let states = repair["States"].as_object().unwrap();
+    assert_eq!(states["Notify"]["Parameters"]["Subject.$"], "$.notify.subject");
+    let format = states["NotifyIncomplete"]["Parameters"]["Subject.$"].as_str().unwrap();
+    let text = format.strip_prefix("States.Format('").and_then(|rest| rest.split_once('\'')).unwrap().0;
+    assert!(text.replace("{}", "").len() + 63 < 100, "{format}");
 }

@@ -757,8 +757,10 @@ async fn the_lock_admits_one_execution_per_target_and_expires() {
     use lock_target::LockAction::{Acquire, Release};
     let emulator = Emulator::shared();
     let state = emulator.clients().state;
+    let clients = emulator.with_executions(state.clone());
     let (y, other_y) = (unique("y"), unique("y"));
-    let lock = |y: &str, execution: &str, action| lock_target::handle(state.clone(), lock_input(y, execution, action));
+    let lock =
+        |y: &str, execution: &str, action| lock_target::handle(clients.clone(), lock_input(y, execution, action));
 
     assert!(lock(&y, "exec-a", Acquire).await.unwrap().held);
     assert!(lock(&y, "exec-a", Acquire).await.unwrap().held, "its owner may take it again");
@@ -775,8 +777,95 @@ async fn the_lock_admits_one_execution_per_target_and_expires() {
     // A lock its execution never released expires.
     let target = instance_ref(TARGET_REGION, &unique("y"));
     let now = rds_refresh_core::state::now_secs();
-    state.acquire_lock(&target, "crashed", now - 100, 60).await.unwrap();
-    assert_eq!(state.acquire_lock(&target, "next", now, 60).await.unwrap().owner, "next");
+    state.acquire_lock(&target, "crashed", now - 100, 60).await.unwrap().unwrap();
+    assert_eq!(state.acquire_lock(&target, "next", now, 60).await.unwrap().unwrap().owner, "next");
+}
+
+/// A lock is taken over only from an execution Step Functions says has ended; one that runs,
+/// or cannot be described, keeps it.
+#[tokio::test]
+async fn the_lock_of_an_ended_execution_is_taken_over_and_a_running_ones_is_not() {
+    use lock_target::LockAction::Acquire;
+    let emulator = Emulator::shared();
+    let clients = emulator.with_executions(emulator.clients().state);
+    let y = unique("y");
+    let lock = |execution: &str| lock_target::handle(clients.clone(), lock_input(&y, execution, Acquire));
+    let holder = emulator.start_execution(TARGET_REGION, "refresh", &unique("run")).await;
+    let next = emulator.start_execution(TARGET_REGION, "refresh", &unique("run")).await;
+
+    assert_eq!(lock(&holder).await.unwrap().taken_over_from, None);
+    let refused = lock(&next).await.unwrap_err();
+    assert_eq!(refused.name(), "TargetLocked", "a running holder keeps its lock");
+    assert!(refused.to_string().contains(&holder), "{refused}");
+
+    emulator.report_execution(&holder, "ABORTED");
+    let taken = lock(&next).await.unwrap();
+    assert!(taken.held);
+    assert_eq!(
+        taken.taken_over_from,
+        Some(rds_refresh_core::lock::TakenOver { execution: holder.clone(), status: "ABORTED".into() })
+    );
+    let target = instance_ref(TARGET_REGION, &y);
+    assert_eq!(clients.clients.current_lock(&target).await.unwrap().unwrap().owner, next);
+    // The ended one cannot take it back.
+    assert_eq!(lock(&holder).await.unwrap_err().name(), "TargetLocked");
+
+    // A holder Step Functions does not know keeps the expiry rule.
+    let other = unique("y");
+    let unknown = |execution: &str| lock_target::handle(clients.clone(), lock_input(&other, execution, Acquire));
+    unknown("local-run-without-arn").await.unwrap();
+    let refused = unknown(&next).await.unwrap_err();
+    assert_eq!(refused.name(), "TargetLocked");
+    assert!(refused.to_string().contains("whether it still runs is unknown"), "{refused}");
+}
+
+/// The repair renames a stopped swap's old target back, but never while another execution
+/// that may still run holds the target's lock.
+#[tokio::test]
+async fn the_repair_renames_back_only_when_no_running_execution_holds_the_lock() {
+    use lock_target::LockAction::Acquire;
+    let emulator = Emulator::shared();
+    let client = emulator.client(TARGET_REGION);
+    let y = unique("y");
+    let (_, retired) = rds_refresh_core::identifiers::swap_identifiers(&y, "arn:aws:rds:us-east-1:1:snapshot:s");
+    create_instance_with(&client, &retired, |b| b.tags(opt_in("us-east-1/x"))).await;
+    let stopped = emulator.start_execution(TARGET_REGION, "refresh", &unique("run")).await;
+    emulator.report_execution(&stopped, "ABORTED");
+    let request = json!({
+        "source": {"region": SOURCE_REGION, "dbInstanceIdentifier": "x"},
+        "target": {"region": TARGET_REGION, "dbInstanceIdentifier": y}
+    });
+    let event = || repair_execution::Input {
+        detail: repair_execution::StatusChange {
+            execution_arn: stopped.clone(),
+            name: "nightly".into(),
+            status: "ABORTED".into(),
+            input: Some(request.to_string()),
+        },
+    };
+    let clients = emulator.with_executions(emulator.clients());
+    // Another execution, still running, took the lock over meanwhile: it acts, not the repair.
+    let running = emulator.start_execution(TARGET_REGION, "refresh", &unique("run")).await;
+    let locks = emulator.with_executions(emulator.clients().state);
+    lock_target::handle(locks.clone(), lock_input(&y, &running, Acquire)).await.unwrap();
+
+    let output = repair_execution::handle(clients.clone(), event()).await.unwrap();
+    assert_eq!(output.repair, rds_refresh_core::repair::Repair::HandsOff { holder: running.clone() });
+    assert!(!output.lock_released);
+    assert!(instance(&client, &retired).await.is_some(), "nothing was renamed");
+
+    // Once that one has ended too, the repair renames the old target back.
+    emulator.report_execution(&running, "SUCCEEDED");
+    let output = repair_execution::handle(clients, event()).await.unwrap();
+    assert_eq!(
+        output.repair,
+        rds_refresh_core::repair::Repair::RenameBack { retired: retired.clone(), temporaries: vec![] }
+    );
+    assert!(output.wait_for_target);
+    assert!(!output.lock_released, "the lock was not the stopped execution's");
+    assert_eq!(output.rerun, None);
+    assert!(instance(&client, &y).await.is_some(), "the old target has its name back");
+    assert!(instance(&client, &retired).await.is_none());
 }
 
 #[tokio::test]
@@ -832,7 +921,10 @@ async fn plan_refresh_reports_the_plan_and_the_refusals_and_changes_nothing() {
     .await;
     let plan = |extra: Value| {
         let request = request_with(&x, "y", extra);
-        plan_refresh::handle(emulator.clients(), plan_refresh::Input { request, execution: "exec".into() })
+        plan_refresh::handle(
+            emulator.with_executions(emulator.clients()),
+            plan_refresh::Input { request, execution: "exec".into() },
+        )
     };
     emulator.clear_calls();
 

@@ -1,5 +1,5 @@
 //! Least privilege, checked against the code: for every function of deploy/template.yaml,
-//! the RDS and DynamoDB actions its role allows are exactly the ones its code can call.
+//! the RDS, DynamoDB and Step Functions actions its role allows are exactly the ones its code can call.
 //!
 //! The calls are found by reading the source (syn): every SDK call is a method chain that
 //! ends in `.send()`, and the operation is the first method of the chain named like one
@@ -29,6 +29,9 @@ const VERBS: &[&str] =
     &["add", "copy", "create", "delete", "describe", "get", "list", "modify", "put", "remove", "restore", "update"];
 
 const DYNAMODB_OPERATIONS: &[&str] = &["get_item", "put_item", "update_item", "delete_item", "query", "scan"];
+
+/// The Step Functions operations a task may call (the lock's holder, the repaired execution).
+const STATES_OPERATIONS: &[&str] = &["describe_execution", "get_execution_history"];
 
 /// `describe_db_instances` -> `DescribeDBInstances`.
 fn action_name(operation: &str) -> String {
@@ -147,8 +150,13 @@ impl<'ast> Visit<'ast> for Collector {
             if call.method == "send" {
                 match operation_of(&call.receiver, &self.bindings) {
                     Some(operation) => {
-                        let service =
-                            if DYNAMODB_OPERATIONS.contains(&operation.as_str()) { "dynamodb" } else { "rds" };
+                        let service = if DYNAMODB_OPERATIONS.contains(&operation.as_str()) {
+                            "dynamodb"
+                        } else if STATES_OPERATIONS.contains(&operation.as_str()) {
+                            "states"
+                        } else {
+                            "rds"
+                        };
                         function.actions.insert(format!("{service}:{}", action_name(&operation)));
                     }
                     None => self.unresolved.push(format!("{}: {name}", self.file.display())),
@@ -272,7 +280,7 @@ fn template_permissions() -> BTreeMap<String, BTreeSet<String>> {
                 };
                 for action in statement["Action"].as_sequence().into_iter().flatten() {
                     let action = action.as_str().unwrap();
-                    if action.starts_with("rds:") || action.starts_with("dynamodb:") {
+                    if ["rds:", "dynamodb:", "states:"].iter().any(|service| action.starts_with(service)) {
                         actions.insert(action.to_owned());
                     }
                 }
@@ -317,23 +325,31 @@ fn the_analysis_sees_the_calls_it_must() {
     assert_eq!(actions_of("check_input", &functions), BTreeSet::new());
     assert!(actions_of("lock_target", &functions).contains("dynamodb:UpdateItem"));
     assert!(!actions_of("find_snapshot", &functions).contains("rds:DeleteDBInstance"));
+    assert!(actions_of("lock_target", &functions).contains("states:DescribeExecution"));
+    assert!(actions_of("repair_execution", &functions).contains("states:GetExecutionHistory"));
 }
 
 #[test]
-fn the_template_substitutes_every_placeholder_of_the_definition() {
+fn the_template_substitutes_every_placeholder_of_the_definitions() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let template: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(path.join("deploy/template.yaml")).unwrap()).unwrap();
-    let machine = &template["Resources"]["StateMachine"]["Properties"];
-    assert_eq!(machine["DefinitionUri"], "../statemachine/refresh.asl.json");
-    let substituted: BTreeSet<String> = machine["DefinitionSubstitutions"]
-        .as_mapping()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str().unwrap().to_owned())
-        .collect();
-    let definition = std::fs::read_to_string(path.join("statemachine/refresh.asl.json")).unwrap();
-    let placeholders: BTreeSet<String> =
-        definition.split("${").skip(1).filter_map(|rest| rest.split('}').next()).map(str::to_owned).collect();
-    assert_eq!(substituted, placeholders);
+    for (resource, file) in [
+        ("StateMachine", "refresh.asl.json"),
+        ("RepairStateMachine", "repair.asl.json"),
+        ("SnapshotStarter", "start-on-snapshot.asl.json"),
+    ] {
+        let machine = &template["Resources"][resource]["Properties"];
+        assert_eq!(machine["DefinitionUri"].as_str(), Some(format!("../statemachine/{file}").as_str()));
+        let substituted: BTreeSet<String> = machine["DefinitionSubstitutions"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str().unwrap().to_owned())
+            .collect();
+        let definition = std::fs::read_to_string(path.join("statemachine").join(file)).unwrap();
+        let placeholders: BTreeSet<String> =
+            definition.split("${").skip(1).filter_map(|rest| rest.split('}').next()).map(str::to_owned).collect();
+        assert_eq!(substituted, placeholders, "{resource}");
+    }
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_rds::types::Tag;
 use iam::{ACCOUNT, Policy, required, wildcard_match};
 use serde_json::{Value, json};
-use support::local_run::{input, refresh_local_with};
+use support::local_run::{input, refresh_local_with, repair_local, stopped_after};
 use support::{Emulator, create_instance_with, create_snapshot, opt_in, repo_root};
 
 /// The template's parameters (and pseudo parameters) of the stack for `source` and `target`.
@@ -27,6 +27,9 @@ fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTr
         ("AWS::Partition", "aws"),
         ("AWS::Region", target.0),
         ("AWS::AccountId", ACCOUNT),
+        // The local runner names the refresh state machine after its definition file, as the
+        // template names it after the stack.
+        ("AWS::StackName", "refresh"),
         ("SourceRegion", source.0),
         ("SourceDbInstanceIdentifier", source.1),
         ("TargetDbInstanceIdentifier", target.1),
@@ -38,14 +41,23 @@ fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTr
 fn denied(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) -> Vec<String> {
     let calls = emulator.control_get("calls");
     let parameters = deployment(source, target);
-    let mut policies: BTreeMap<String, Policy> = BTreeMap::new();
+    let mut policies: BTreeMap<(String, String), Policy> = BTreeMap::new();
     let mut denied = BTreeSet::new();
     for call in calls["log"].as_array().unwrap() {
         let Some(function) = call["accessKey"].as_str().filter(|key| key.ends_with("Function")) else { continue };
-        let policy = policies
-            .entry(function.to_owned())
-            .or_insert_with(|| Policy::of_function(&repo_root(), function, &parameters));
         for need in required(call) {
+            // The deployment's functions and state machines share its region; locally the
+            // runner's state machines are in its own region (the functions' AWS_REGION), which
+            // may differ from the target's: a Step Functions resource is checked in its region.
+            let region = match need.resource.strip_prefix("arn:aws:states:") {
+                Some(rest) => rest.split(':').next().unwrap_or_default().to_owned(),
+                None => parameters["AWS::Region"].to_owned(),
+            };
+            let policy = policies.entry((function.to_owned(), region.clone())).or_insert_with(|| {
+                let mut parameters = parameters.clone();
+                parameters.insert("AWS::Region", &region);
+                Policy::of_function(&repo_root(), function, &parameters)
+            });
             if !policy.allows(&need) {
                 denied.insert(format!("{function}: {} on {} ({:?})", need.action, need.resource, need.context));
             }
@@ -120,6 +132,15 @@ fn every_mode(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) {
     let failed = run(emulator, &replace, &["--fail-after", "DeleteTarget"]);
     assert!(!failed.success, "the injected failure fails the replace");
     run(emulator, &replace, &[]).output();
+    // Stopped between the renames, then repaired; stopped after the switch, then re-run (the
+    // lock taken over); stopped after replace mode's delete, then repaired by a re-run.
+    let keys = ["--access-key-per-function"];
+    let (_, event) = stopped_after(emulator, &base, "RetireTarget", &keys);
+    repair_local(emulator, &event, &keys).json();
+    stopped_after(emulator, &base, "PromoteNew", &keys);
+    assert!(run(emulator, &base, &[]).output().lock_taken_over_from.is_some());
+    let (_, event) = stopped_after(emulator, &replace, "DeleteTarget", &keys);
+    assert_eq!(repair_local(emulator, &event, &keys).json()["repair"]["action"], "rerun");
 }
 
 #[tokio::test]
@@ -142,6 +163,8 @@ async fn every_call_in_every_mode_is_allowed_by_its_role_across_regions() {
         "RecoverSwapFunction",
         "TagTargetFunction",
         "PruneCopiesFunction",
+        "LockTargetFunction",
+        "RepairExecutionFunction",
     ] {
         assert!(
             callers.contains(function),

@@ -136,6 +136,10 @@ pub struct RefreshOutput {
     /// replace mode from the delete to the restored target available. `null` when this
     /// execution did not see both ends (a re-run that found the work done).
     pub downtime: Option<Downtime>,
+    /// The execution whose lock this one took over because it had ended without releasing
+    /// it (stopped, timed out), and how it ended: this run finished or undid what it left.
+    #[serde(default)]
+    pub lock_taken_over_from: Option<crate::lock::TakenOver>,
 }
 
 /// A stretch of time in which the target's name did not serve.

@@ -11,7 +11,7 @@ use aws_sdk_rds::types::DbInstance;
 use crate::TaskError;
 use crate::error::{error_code, from_sdk};
 use crate::model::{CopyRef, InstanceRef};
-use crate::rds::{Rds, find_instance, now};
+use crate::rds::{Rds, find_instance, now, turn_off_deletion_protection};
 use crate::tags::{self, tag};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::describe_target::check_opted_in;
@@ -105,16 +105,7 @@ async fn delete(
         }
         // A modify that causes no outage; the new target gets protection back from its
         // configuration.
-        client
-            .modify_db_instance()
-            .db_instance_identifier(id)
-            .deletion_protection(false)
-            .apply_immediately(true)
-            .send()
-            .await
-            .map_err(|e| {
-                from_sdk(&format!("ModifyDBInstance {} (deletion protection off)", target.display_name()), e)
-            })?;
+        turn_off_deletion_protection(client, id).await?;
         tracing::info!(target = %target.display_name(), "turned deletion protection off");
     }
     let deletion = client

@@ -42,6 +42,11 @@ pub struct Output {
     pub restoring_from: Option<String>,
     /// The names swap mode uses beside the target, when the snapshot was given.
     pub swap: Option<SwapNames>,
+    /// An earlier attempt of this swap (same snapshot) stopped between its renames: the target's
+    /// name is free, the old target has its retired name and the new instance its temporary
+    /// one. The refresh goes on from there: it gives the new instance the target's name.
+    #[serde(default)]
+    pub swap_interrupted: bool,
 }
 
 /// The names swap mode uses beside the target.
@@ -79,6 +84,11 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         let (temporary, retired) = swap_identifiers(&input.target.db_instance_identifier, &snapshot.arn);
         SwapNames { temporary, retired }
     });
+    if let (false, Some(names)) = (output.exists, &output.swap) {
+        let client = clients.rds.client(&input.target.region);
+        output.swap_interrupted = find_instance(&client, &names.retired).await?.is_some()
+            && find_instance(&client, &names.temporary).await?.is_some();
+    }
     Ok(output)
 }
 
@@ -143,6 +153,7 @@ pub async fn inspect(
         configuration,
         restoring_from: instance.as_ref().and_then(|i| tags::restoring_from(i.tag_list())),
         swap: None,
+        swap_interrupted: false,
     };
     Ok((output, live))
 }

@@ -15,6 +15,7 @@ pub mod plan_refresh;
 pub mod prune_copies;
 pub mod recover_swap;
 pub mod rename_target;
+pub mod repair_execution;
 pub mod restore_target;
 pub mod tag_target;
 pub mod wait_available;

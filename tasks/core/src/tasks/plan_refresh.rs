@@ -5,10 +5,14 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
+use crate::executions::OwnerState;
 use crate::identifiers::{copy_identifier, swap_identifiers};
+use crate::lambda::WithExecutions;
 use crate::leftovers;
+use crate::lock::{self, Conflict, is_live};
 use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
-use crate::rds::format_time;
+use crate::rds::{find_instance, format_time};
+use crate::repair::{self, LockView, Repair, TargetView};
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::copy_snapshot::describe_snapshot;
 use crate::tasks::delete_target::final_snapshot_identifier;
@@ -52,6 +56,25 @@ pub struct Output {
     /// Retired targets earlier swaps left beside the target: a refresh reports them and never
     /// deletes them (each may be the only copy of the target's old data).
     pub leftover_retired: Vec<String>,
+    /// The target's lock, when an execution holds it.
+    pub lock: Option<LockSeen>,
+    /// When the lock's holder has ended without releasing it: what it left, as the repair
+    /// would repair it (a refresh started now takes the lock over and finishes or undoes it).
+    pub would_repair: Option<Repair>,
+}
+
+/// The target's lock as the dry run sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockSeen {
+    /// The execution that holds it.
+    pub holder: String,
+    /// When it expires (RFC 3339).
+    pub expires_at: String,
+    /// The holder's status, when Step Functions could say (`RUNNING`, `ABORTED`, ...).
+    pub holder_status: Option<String>,
+    /// Whether a refresh started now would take it over (its holder has ended).
+    pub would_take_over: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -102,7 +125,8 @@ fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError
     }
 }
 
-pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskError> {
+pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Result<Output, TaskError> {
+    let WithExecutions { clients, executions } = clients;
     let Input { request, execution } = input;
     request.validate()?;
     let target = request.target.instance();
@@ -110,15 +134,25 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
     let mut refuse =
         |error: TaskError| refusals.push(Refusal { error: error.name().to_owned(), message: error.to_string() });
 
-    if let Some(lock) = clients.state.current_lock(&target).await?
-        && lock.expires_at > now_secs()
+    let mut lock_seen = None;
+    if let Some(holder) = clients.state.current_lock(&target).await?
+        && is_live(&holder, now_secs())
     {
-        refuse(TaskError::TargetLocked(format!(
-            "{} is being refreshed by {} (lock expires at {})",
-            target.display_name(),
-            lock.owner,
-            format_time(&aws_sdk_rds::primitives::DateTime::from_secs(lock.expires_at))
-        )));
+        let owner = executions.owner_state(&holder.owner).await;
+        let conflict = lock::resolve(&target, &holder, &owner);
+        if let Conflict::Locked(message) = &conflict {
+            refuse(TaskError::TargetLocked(message.clone()));
+        }
+        lock_seen = Some(LockSeen {
+            holder: holder.owner.clone(),
+            expires_at: format_time(&aws_sdk_rds::primitives::DateTime::from_secs(holder.expires_at)),
+            holder_status: match owner {
+                OwnerState::Running => Some("RUNNING".into()),
+                OwnerState::Ended(status) => Some(status),
+                OwnerState::Unknown(_) => None,
+            },
+            would_take_over: matches!(conflict, Conflict::TakeOver(_)),
+        });
     }
     let snapshot = refused_or(find_snapshot::choose(&clients.rds, &request).await, &mut refuse)?;
     let inspected =
@@ -164,6 +198,16 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         &[current.0.as_str(), current.1.as_str()],
     )
     .await?;
+    let would_repair = match lock_seen.as_ref() {
+        Some(LockSeen { would_take_over: true, holder_status: Some(status), .. }) => {
+            let instance = find_instance(&clients.rds.client(&target.region), &target.db_instance_identifier).await?;
+            let seen = instance.as_ref().map(TargetView::of);
+            // Everything beside the target, this run's names included: they may be the ended run's.
+            let left = leftovers::find(&clients.rds.client(&target.region), &target, &request.source, &[]).await?;
+            Some(repair::decide(status, request.mode, false, &LockView::HeldByStopped, seen.as_ref(), &left))
+        }
+        _ => None,
+    };
     let exists = inspected.as_ref().is_some_and(|i| i.exists);
     let would_delete = WouldDelete {
         instance: exists.then(|| target.clone()),
@@ -186,5 +230,7 @@ pub async fn handle(clients: RdsAndState, input: Input) -> Result<Output, TaskEr
         configuration: inspected.and_then(|i| i.configuration),
         would_delete,
         leftover_retired: leftovers.retired,
+        lock: lock_seen,
+        would_repair,
     })
 }

@@ -154,6 +154,10 @@ pub fn required(call: &Value) -> Vec<Requirement> {
         "DescribeOptionGroups" => {
             needs.push(requirement(action, rds_arn(region, "og", param("OptionGroupName").unwrap_or("*")), &none));
         }
+        // Service Authorization Reference, AWS Step Functions: both on the `execution` resource.
+        "DescribeExecution" | "GetExecutionHistory" => {
+            needs.push(requirement(&format!("states:{action}"), param("executionArn").unwrap_or("*").to_owned(), &none))
+        }
         other => panic!("no IAM model of {other}: add it to support/iam.rs from the Service Authorization Reference"),
     }
     for need in &mut needs {

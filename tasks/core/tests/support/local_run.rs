@@ -30,6 +30,17 @@ impl Run {
             .unwrap_or_else(|e| panic!("output is not a RefreshOutput ({e}):\n{}", self.stdout))
     }
 
+    /// The execution output as JSON (a state machine other than the refresh: the repair).
+    pub fn json(&self) -> Value {
+        assert!(self.success, "the execution failed:\n{}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("output is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Whether the execution entered `state`.
+    pub fn entered(&self, state: &str) -> bool {
+        self.events.iter().any(|e| e["type"] == "StateEntered" && e["state"] == state)
+    }
+
     /// How often `state` was retried after `error`.
     pub fn retries(&self, state: &str, error: &str) -> usize {
         self.events.iter().filter(|e| e["type"] == "StateRetried" && e["state"] == state && e["error"] == error).count()
@@ -40,23 +51,65 @@ pub fn refresh_local(emulator: &Emulator, input: &Value, env: &[(&str, &str)]) -
     refresh_local_with(emulator, input, env, &[])
 }
 
-/// scripts/refresh-local with more of its options (`--fail-after STATE`, ...).
+/// scripts/refresh-local with more of its options (`--fail-after STATE`, ...). Each run has an
+/// execution name of its own (runs in parallel would otherwise share a timestamp's).
 pub fn refresh_local_with(emulator: &Emulator, input: &Value, env: &[(&str, &str)], args: &[&str]) -> Run {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("e2e"));
     std::fs::create_dir_all(&dir).unwrap();
-    let (input_file, events_file) = (dir.join("input.json"), dir.join("events.jsonl"));
+    let input_file = dir.join("input.json");
     std::fs::write(&input_file, input.to_string()).unwrap();
-    let output = Command::new(repo_root().join("scripts/refresh-local"))
+    let mut command = Command::new(repo_root().join("scripts/refresh-local"));
+    command.arg("--input").arg(&input_file);
+    if !args.contains(&"--execution-name") {
+        command.args(["--execution-name", &unique("run")]);
+    }
+    run_script(emulator, command, &dir, env, args)
+}
+
+/// scripts/repair-local with `event` (an EventBridge "Step Functions Execution Status Change"
+/// event, as `--status-change-event` wrote it) as the repair's input.
+pub fn repair_local(emulator: &Emulator, event: &Value, args: &[&str]) -> Run {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("repair"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let event_file = dir.join("event.json");
+    std::fs::write(&event_file, event.to_string()).unwrap();
+    let mut command = Command::new(repo_root().join("scripts/repair-local"));
+    command.arg("--event").arg(&event_file);
+    run_script(emulator, command, &dir, &[], args)
+}
+
+/// A refresh stopped the way the console stops one, after Task state `step` did its work
+/// (`--abort-after`): the run, and the status-change event Step Functions sends for it.
+pub fn stopped_after(emulator: &Emulator, input: &Value, step: &str, args: &[&str]) -> (Run, Value) {
+    let event_file = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(unique("event")).with_extension("json");
+    let event_path = event_file.to_str().unwrap();
+    let mut all = vec!["--abort-after", step, "--status-change-event", event_path];
+    all.extend_from_slice(args);
+    let run = refresh_local_with(emulator, input, &[], &all);
+    let event = std::fs::read_to_string(&event_file)
+        .map(|text| serde_json::from_str(&text).expect("the event is JSON"))
+        .unwrap_or_else(|_| panic!("no status-change event after stopping at {step}:\n{}", run.stderr));
+    (run, event)
+}
+
+/// Runs one of the local scripts against `emulator`, its events in `dir`.
+fn run_script(
+    emulator: &Emulator,
+    mut command: Command,
+    dir: &std::path::Path,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Run {
+    let events_file = dir.join("events.jsonl");
+    let output = command
         .arg("--no-build")
-        .arg("--input")
-        .arg(&input_file)
         .args(["--endpoint", &emulator.url])
         .arg("--events")
         .arg(&events_file)
         .args(args)
         .envs(env.iter().copied())
         .output()
-        .expect("run scripts/refresh-local");
+        .expect("run a local script");
     let events = std::fs::read_to_string(&events_file)
         .unwrap_or_default()
         .lines()

@@ -88,6 +88,37 @@ impl Emulator {
         RdsAndState { rds: self.rds(), state: StateTable::new(&self.sdk_config(), STATE_TABLE) }
     }
 
+    /// Starts an execution of a state machine named `machine` in the emulator's Step Functions
+    /// (created if need be) and returns its ARN: RUNNING until `report_execution` says otherwise.
+    pub async fn start_execution(&self, region: &str, machine: &str, name: &str) -> String {
+        let config = aws_sdk_sfn::config::Builder::from(&self.sdk_config())
+            .region(aws_config::Region::new(region.to_owned()))
+            .build();
+        let client = aws_sdk_sfn::Client::from_conf(config);
+        let definition = r#"{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}"#;
+        let role = format!("arn:aws:iam::123456789012:role/{machine}-local");
+        let arn = match client.create_state_machine().name(machine).definition(definition).role_arn(&role).send().await
+        {
+            Ok(created) => created.state_machine_arn().to_owned(),
+            Err(_) => format!("arn:aws:states:{region}:123456789012:stateMachine:{machine}"),
+        };
+        let started = client.start_execution().state_machine_arn(arn).name(name).input("{}").send().await.unwrap();
+        started.execution_arn().to_owned()
+    }
+
+    /// Says how execution `arn` ended (`ABORTED`, `TIMED_OUT`, ...), as the local runner does.
+    pub fn report_execution(&self, arn: &str, status: &str) {
+        self.control("execution", json!({"executionArn": arn, "status": status}));
+    }
+
+    /// `clients` and Step Functions (the emulator's), for the tasks that ask about executions.
+    pub fn with_executions<C>(&self, clients: C) -> rds_refresh_core::lambda::WithExecutions<C> {
+        rds_refresh_core::lambda::WithExecutions {
+            clients,
+            executions: rds_refresh_core::executions::Executions::new(self.sdk_config()),
+        }
+    }
+
     /// Calls an AWS query-protocol API (SNS, SQS) of the emulator over plain HTTP and returns
     /// the XML answer: SDK crates only for setting up notifications in tests are not worth
     /// their build time.
@@ -214,9 +245,19 @@ impl Emulator {
     }
 
     /// The calls received since the last `clear_calls` that may change something: anything
-    /// but a Describe or List.
+    /// but a Describe, Get or List. Step Functions calls are left out: the local runner
+    /// registers its own executions there (CreateStateMachine, StartExecution, after STS's
+    /// GetCallerIdentity).
     pub fn changing_calls(&self) -> Vec<String> {
-        self.calls().into_iter().filter(|a| !a.starts_with("Describe") && !a.starts_with("List")).collect()
+        let calls = self.control_request("GET", "calls", None);
+        calls["log"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["service"] != "states" && c["service"] != "sts")
+            .filter_map(|c| c["action"].as_str().map(str::to_owned))
+            .filter(|a| !a.starts_with("Describe") && !a.starts_with("List") && !a.starts_with("Get"))
+            .collect()
     }
 
     /// Sets a snapshot's status and/or creation time.

@@ -63,9 +63,15 @@ pub enum Repair {
 }
 
 impl Repair {
-    /// Whether the state machine then waits for the target to serve under its name.
-    pub fn waits_for_target(&self) -> bool {
-        matches!(self, Self::RenameBack { .. } | Self::AwaitTarget { .. })
+    /// Whether the state machine then waits for the target to serve under its name: after a
+    /// rename back, and whenever the target is seen in another status than `available` (a
+    /// repair called again after `NotReady` may find its own rename back still running).
+    pub fn waits_for_target(&self, target: Option<&TargetView>) -> bool {
+        match self {
+            Self::RenameBack { .. } | Self::AwaitTarget { .. } => true,
+            Self::Nothing { .. } | Self::RemoveTemporaries { .. } => target.is_some_and(|t| t.status != "available"),
+            Self::HandsOff { .. } | Self::Rerun { .. } | Self::Manual { .. } => false,
+        }
     }
 
     /// The notification's subject (SNS: under 100 characters; an identifier has at most 63).
@@ -196,7 +202,18 @@ mod tests {
             &left(&["y-rr-new-aaaaaa"], &[]),
         );
         assert_eq!(repair, Repair::RemoveTemporaries { temporaries: vec!["y-rr-new-aaaaaa".into()] });
-        assert!(!repair.waits_for_target());
+        assert!(!repair.waits_for_target(Some(&serving("available"))));
+        // Called again while its own rename back still runs: the temporary goes, y is waited for.
+        let renaming = serving("renaming");
+        let again = decide(
+            ABORTED,
+            Mode::Swap,
+            true,
+            &LockView::HeldByStopped,
+            Some(&renaming),
+            &left(&["y-rr-new-aaaaaa"], &[]),
+        );
+        assert!(again.waits_for_target(Some(&renaming)), "{again:?}");
     }
 
     #[test]
@@ -209,7 +226,7 @@ mod tests {
             repair,
             Repair::RenameBack { retired: "y-rr-old-bbbbbb".into(), temporaries: vec!["y-rr-new-bbbbbb".into()] }
         );
-        assert!(repair.waits_for_target());
+        assert!(repair.waits_for_target(None));
         let unclear = decide(
             ABORTED,
             Mode::Swap,

@@ -15,20 +15,30 @@ use support::local_run::{
 };
 use support::{Emulator, create_instance_with, instance, opt_in, repo_root, unique};
 
-/// Swap mode's steps, each a place an execution can be stopped after.
+/// Swap mode's Task states, each a place an execution can be stopped after.
 const SWAP_STEPS: &[&str] = &[
+    "LockTarget",
+    "DescribeTarget",
+    "CopySnapshot",
+    "WaitCopied",
     "RestoreBeside",
     "WaitBesideAvailable",
     "ConfigureBeside",
+    "WaitBesideConfigured",
     "RetireTarget",
     "WaitRetired",
     "PromoteNew",
     "WaitPromoted",
     "DeleteRetired",
+    "WaitRetiredDeleted",
+    "TagTarget",
+    "PruneCopies",
+    "UnlockTarget",
 ];
 
 /// The steps after which the target's name no longer serves the old instance.
-const SWITCHED: &[&str] = &["PromoteNew", "WaitPromoted", "DeleteRetired"];
+const SWITCHED: &[&str] =
+    &["PromoteNew", "WaitPromoted", "DeleteRetired", "WaitRetiredDeleted", "TagTarget", "PruneCopies", "UnlockTarget"];
 
 /// Every status moves on after one read: the runs see each of them without waiting long.
 fn quick_transitions(emulator: &Emulator) {
@@ -113,7 +123,15 @@ async fn a_swap_stopped_after_any_step_is_repaired_to_a_serving_target_with_its_
         Stopped { step: step.to_string(), stopped, event, lock_after_stop, repair }
     });
 
-    let notifications = emulator.notifications(TARGET_REGION, &queue);
+    // SQS hands out at most 10 messages per receive.
+    let mut notifications = Vec::new();
+    loop {
+        let batch = emulator.notifications(TARGET_REGION, &queue);
+        if batch.is_empty() {
+            break;
+        }
+        notifications.extend(batch);
+    }
     for Stopped { step, stopped, event, lock_after_stop, repair } in runs {
         let y = target(&step);
         // Stopped as the console stops it: no failure path ran, the lock stayed held.
@@ -122,19 +140,28 @@ async fn a_swap_stopped_after_any_step_is_repaired_to_a_serving_target_with_its_
         assert_eq!(event["detail-type"], "Step Functions Execution Status Change", "{step}");
         assert_eq!(event["detail"]["status"], "ABORTED", "{step}");
         let execution = event["detail"]["executionArn"].as_str().unwrap().to_owned();
-        assert_eq!(lock_after_stop.as_deref(), Some(execution.as_str()), "{step}: the lock after the stop");
+        // (After UnlockTarget the stopped execution had released it itself.)
+        let held = step != "UnlockTarget";
+        assert_eq!(
+            lock_after_stop.as_deref(),
+            Some(execution.as_str()).filter(|_| held),
+            "{step}: the lock after the stop"
+        );
 
         // The repair alone: a serving y, the lock released, a notification.
         let output = repair.json();
         assert_eq!(output["stoppedIn"], step.as_str(), "{step}: {output}");
-        assert_eq!(output["lockReleased"], true, "{step}");
+        assert_eq!(output["lockReleased"], held, "{step}");
         let serving = instance(&emulator.client(TARGET_REGION), &y).await.expect("y exists after the repair");
         assert_eq!(serving.db_instance_status(), Some("available"), "{step}");
         assert_eq!(lock_owner(&emulator, &y).await, None, "{step}: the lock is released");
         let old_serves = resource_id(&emulator, &y).await == originals.get(&step).cloned();
         assert_eq!(old_serves, !SWITCHED.contains(&step.as_str()), "{step}: which instance serves");
         let expected = match step.as_str() {
-            "RestoreBeside" | "WaitBesideAvailable" | "ConfigureBeside" => "remove-temporaries",
+            "LockTarget" | "DescribeTarget" | "CopySnapshot" | "WaitCopied" => "nothing",
+            "RestoreBeside" | "WaitBesideAvailable" | "ConfigureBeside" | "WaitBesideConfigured" => {
+                "remove-temporaries"
+            }
             "RetireTarget" | "WaitRetired" => "rename-back",
             _ => "",
         };
@@ -188,16 +215,24 @@ async fn without_the_repair_a_plain_re_run_takes_the_lock_over_and_refreshes() {
     let emulator = Emulator::start();
     let newest = seed_source(&emulator, "x").await;
     quick_transitions(&emulator);
-    let steps = ["RetireTarget", "ConfigureBeside", "PromoteNew"];
-    let target = |step: &str| format!("y-{}", step.to_ascii_lowercase());
+    // Where each was stopped, by mode: "replace/DeleteTarget" is replace mode's delete.
+    let steps = ["RetireTarget", "ConfigureBeside", "PromoteNew", "replace/DeleteTarget"];
+    let target = |step: &str| format!("y-{}", step.replace('/', "-").to_ascii_lowercase());
     let mut originals = std::collections::BTreeMap::new();
     for step in steps {
         originals.insert(step.to_string(), seed_y(&emulator, &target(step)).await);
     }
 
     let runs = for_each_step(&steps, |step| {
-        let input = input("x", &target(step));
-        let (_, event) = stopped_after(&emulator, &input, step, &[]);
+        let mut input = input("x", &target(step));
+        let state = match step.split_once('/') {
+            Some((mode, state)) => {
+                input["mode"] = json!(mode);
+                state
+            }
+            None => step,
+        };
+        let (_, event) = stopped_after(&emulator, &input, state, &[]);
         (step.to_string(), event, refresh_local(&emulator, &input, &[]))
     });
 
@@ -208,7 +243,9 @@ async fn without_the_repair_a_plain_re_run_takes_the_lock_over_and_refreshes() {
         assert_eq!(output.lock_taken_over_from, Some(TakenOver { execution, status: "ABORTED".into() }), "{step}");
         assert_eq!(output.snapshot.identifier, newest, "{step}");
         assert_ne!(resource_id(&emulator, &y).await, originals.get(&step).cloned(), "{step}: y was refreshed");
-        let tags = tags::to_map(instance(&emulator.client(TARGET_REGION), &y).await.unwrap().tag_list());
+        let y_now = instance(&emulator.client(TARGET_REGION), &y).await.unwrap();
+        assert_eq!(y_now.db_instance_class(), Some("db.t3.medium"), "{step}: its configuration");
+        let tags = tags::to_map(y_now.tag_list());
         assert_eq!(tags.get(tags::RESTORING), None, "{step}: the refresh finished");
         // Between the renames, the re-run finishes the switch the stopped one began.
         assert_eq!(rerun.entered("ResumeSwitch"), step == "RetireTarget", "{step}");

@@ -203,3 +203,65 @@ fn the_starter_starts_only_the_refresh_and_substitutes_every_placeholder() {
     assert_eq!(states[0]["Action"], "states:StartExecution");
     assert_eq!(tagged(&states[0]["Resource"]), "!Ref StateMachine");
 }
+
+/// The repair of stopped and timed-out executions: the rule matches this state machine's
+/// executions that ended without success and starts only the repair, through a role that may
+/// start only it, with a dead-letter queue only that rule may send to; the repair may start
+/// (and, for `.sync:2`, describe and stop) only the refresh's executions.
+#[test]
+fn the_repair_rule_starts_only_the_repair_with_a_dead_letter_queue() {
+    let template = template();
+    let resources = &template["Resources"];
+    let rule = &resources["RepairRule"]["Properties"];
+    let pattern = &rule["EventPattern"];
+    assert_eq!(pattern["source"][0], "aws.states");
+    assert_eq!(pattern["detail-type"][0], "Step Functions Execution Status Change");
+    let statuses: Vec<&str> =
+        pattern["detail"]["status"].as_sequence().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ABORTED", "TIMED_OUT", "FAILED"]);
+    assert_eq!(tagged(&pattern["detail"]["stateMachineArn"][0]), "!Ref StateMachine");
+    let targets = rule["Targets"].as_sequence().unwrap();
+    assert_eq!(targets.len(), 1);
+    let target = &targets[0];
+    assert_eq!(tagged(&target["Arn"]), "!Ref RepairStateMachine");
+    assert_eq!(tagged(&target["RoleArn"]), "!GetAtt RepairRuleRole.Arn");
+    assert_eq!(tagged(&target["DeadLetterConfig"]["Arn"]), "!GetAtt RepairDeadLetterQueue.Arn");
+
+    let role = &resources["RepairRuleRole"]["Properties"];
+    assert_eq!(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "events.amazonaws.com");
+    let statements = role["Policies"][0]["PolicyDocument"]["Statement"].as_sequence().unwrap();
+    assert_eq!(statements.len(), 1);
+    assert_eq!(statements[0]["Action"], "states:StartExecution");
+    assert_eq!(tagged(&statements[0]["Resource"]), "!Ref RepairStateMachine");
+
+    let queue_policy = &resources["RepairDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(queue_policy["Principal"]["Service"], "events.amazonaws.com");
+    assert_eq!(queue_policy["Action"], "sqs:SendMessage");
+    assert_eq!(tagged(&queue_policy["Condition"]["ArnEquals"]["aws:SourceArn"]), "!GetAtt RepairRule.Arn");
+    assert_eq!(resources["RepairDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"], true);
+
+    let machine = &resources["RepairStateMachine"]["Properties"];
+    assert_eq!(machine["DefinitionUri"], "../statemachine/repair.asl.json");
+    assert_eq!(tagged(&machine["DefinitionSubstitutions"]["RefreshStateMachineArn"]), "!Ref StateMachine");
+    let statements = machine["Policies"][0]["Statement"].as_sequence().unwrap();
+    let allowing = |action: &str| -> Vec<String> {
+        statements
+            .iter()
+            .filter(|s| {
+                let actions = &s["Action"];
+                actions.as_str() == Some(action)
+                    || actions.as_sequence().is_some_and(|list| list.iter().any(|a| a.as_str() == Some(action)))
+            })
+            .map(|s| tagged(&s["Resource"]))
+            .collect()
+    };
+    assert_eq!(allowing("states:StartExecution"), ["!Ref StateMachine"]);
+    for action in ["states:DescribeExecution", "states:StopExecution"] {
+        let resources = allowing(action);
+        assert_eq!(resources.len(), 1, "{action}");
+        assert!(resources[0].contains("execution:${AWS::StackName}:*"), "{action}: {resources:?}");
+    }
+    let rule_arn = allowing("events:PutRule");
+    assert!(rule_arn[0].contains("rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"), "{rule_arn:?}");
+    assert!(allowing("states:DeleteStateMachine").is_empty());
+}

@@ -153,7 +153,7 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         .topic_arn
         .filter(|_| notifies)
         .map(|topic_arn| Notice { topic_arn, subject: decision.subject(&target.db_instance_identifier) });
-    output.wait_for_target = decision.waits_for_target();
+    output.wait_for_target = decision.waits_for_target(seen.as_ref());
     tracing::info!(
         target = %target.display_name(), execution = %execution_arn, %status,
         stopped_in = output.stopped_in.as_deref().unwrap_or("unknown"), repair = ?decision, lock_released = output.lock_released,

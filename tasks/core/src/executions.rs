@@ -8,12 +8,11 @@
 //! `DescribeExecution` (status RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED |
 //! PENDING_REDRIVE) and `GetExecutionHistory` (`reverseOrder`, `maxResults` up to 1000;
 //! `<Type>StateEntered` events carry `stateEnteredEventDetails.name`).
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+use crate::regional::Regional;
 
 /// What the lock knows of the execution that holds it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,28 +45,23 @@ pub fn region_of(arn: &str) -> Option<&str> {
     }
 }
 
-/// Step Functions clients, one per region (an execution is described in its own region).
+/// Step Functions clients, one per region (an execution is described in its own region; see
+/// [`Regional`]).
 #[derive(Clone, Debug)]
 pub struct Executions {
-    config: SdkConfig,
-    clients: Arc<Mutex<HashMap<String, Client>>>,
+    clients: Regional<Client>,
 }
 
 impl Executions {
     pub fn new(config: SdkConfig) -> Self {
-        Self { config, clients: Arc::default() }
+        let make = |config: &SdkConfig, region| {
+            Client::from_conf(aws_sdk_sfn::config::Builder::from(config).region(region).build())
+        };
+        Self { clients: Regional::new(config, make) }
     }
 
     fn client(&self, region: &str) -> Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config =
-                    aws_sdk_sfn::config::Builder::from(&self.config).region(Region::new(region.to_owned())).build();
-                Client::from_conf(config)
-            })
-            .clone()
+        self.clients.client(region)
     }
 
     /// Whether execution `arn` is still running. Never an error: an execution that cannot be

@@ -14,6 +14,7 @@ pub mod leftovers;
 pub mod lock;
 pub mod model;
 pub mod rds;
+pub mod regional;
 pub mod repair;
 pub mod schema;
 pub mod state;

@@ -1,8 +1,5 @@
 //! RDS clients, one per region, and the look-ups several tasks share.
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
-use aws_config::{Region, SdkConfig};
+use aws_config::SdkConfig;
 use aws_sdk_rds::Client;
 use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_rds::types::DbInstance;
@@ -11,34 +8,25 @@ use crate::TaskError;
 use crate::engine::Groups;
 use crate::error::{error_code, from_sdk};
 use crate::model::TargetConfiguration;
+use crate::regional::Regional;
 
-/// RDS clients for any region, built from one shared AWS configuration.
-///
-/// Built once per Lambda process, outside the handler: the configuration (credentials,
-/// retry settings, `AWS_ENDPOINT_URL`) is loaded once and each region's client is made on
-/// first use and kept, so warm invocations reuse connections.
+/// RDS clients for any region (see [`Regional`]).
 #[derive(Clone, Debug)]
 pub struct Rds {
-    config: SdkConfig,
-    clients: Arc<Mutex<HashMap<String, Client>>>,
+    clients: Regional<Client>,
 }
 
 impl Rds {
     pub fn new(config: SdkConfig) -> Self {
-        Self { config, clients: Arc::default() }
+        let make = |config: &SdkConfig, region| {
+            Client::from_conf(aws_sdk_rds::config::Builder::from(config).region(region).build())
+        };
+        Self { clients: Regional::new(config, make) }
     }
 
     /// The client for `region`.
     pub fn client(&self, region: &str) -> Client {
-        let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        clients
-            .entry(region.to_owned())
-            .or_insert_with(|| {
-                let config =
-                    aws_sdk_rds::config::Builder::from(&self.config).region(Region::new(region.to_owned())).build();
-                Client::from_conf(config)
-            })
-            .clone()
+        self.clients.client(region)
     }
 }
 

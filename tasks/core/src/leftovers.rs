@@ -51,21 +51,26 @@ pub fn among(instances: &[DbInstance], target: &InstanceRef, source: &InstanceRe
     leftovers
 }
 
-/// The leftovers of swaps of `target` from `source` in the target's region (every instance
-/// of the region is listed: RDS has no filter by name pattern or tag for instances).
+/// The leftovers of swaps of `target` from `source` in the target's region.
 pub async fn find(
     client: &Client,
     target: &InstanceRef,
     source: &InstanceRef,
     current: &[&str],
 ) -> Result<Leftovers, TaskError> {
+    Ok(among(&region_instances(client, target).await?, target, source, current))
+}
+
+/// Every instance of the target's region (RDS has no filter by name pattern or tag for
+/// instances): for the leftovers, and for the target itself when a caller needs both.
+pub async fn region_instances(client: &Client, target: &InstanceRef) -> Result<Vec<DbInstance>, TaskError> {
     let mut pages = client.describe_db_instances().into_paginator().send();
     let mut instances = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| from_sdk(&format!("DescribeDBInstances in {}", target.region), e))?;
         instances.extend(page.db_instances.unwrap_or_default());
     }
-    Ok(among(&instances, target, source, current))
+    Ok(instances)
 }
 
 #[cfg(test)]

@@ -27,6 +27,11 @@ impl TargetView {
             unfinished: crate::tags::restoring_from(instance.tag_list()).is_some(),
         }
     }
+
+    /// The target among `instances` (a listing of its region), if it is there.
+    pub fn among(instances: &[aws_sdk_rds::types::DbInstance], target_identifier: &str) -> Option<Self> {
+        instances.iter().find(|i| i.db_instance_identifier() == Some(target_identifier)).map(Self::of)
+    }
 }
 
 /// Who holds the target's lock.

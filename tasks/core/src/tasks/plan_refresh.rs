@@ -11,7 +11,7 @@ use crate::lambda::WithExecutions;
 use crate::leftovers;
 use crate::lock::{self, Conflict, is_live};
 use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
-use crate::rds::{find_instance, format_time};
+use crate::rds::format_time;
 use crate::repair::{self, LockView, Repair, TargetView};
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::copy_snapshot::describe_snapshot;
@@ -191,19 +191,14 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         .as_ref()
         .map(|snapshot| swap_identifiers(&target.db_instance_identifier, &snapshot.arn))
         .unwrap_or_default();
-    let leftovers = leftovers::find(
-        &clients.rds.client(&target.region),
-        &target,
-        &request.source,
-        &[current.0.as_str(), current.1.as_str()],
-    )
-    .await?;
+    // One listing of the target's region serves the leftovers and the repair's view.
+    let instances = leftovers::region_instances(&clients.rds.client(&target.region), &target).await?;
+    let leftovers = leftovers::among(&instances, &target, &request.source, &[current.0.as_str(), current.1.as_str()]);
     let would_repair = match lock_seen.as_ref() {
         Some(LockSeen { would_take_over: true, holder_status: Some(status), .. }) => {
-            let instance = find_instance(&clients.rds.client(&target.region), &target.db_instance_identifier).await?;
-            let seen = instance.as_ref().map(TargetView::of);
+            let seen = TargetView::among(&instances, &target.db_instance_identifier);
             // Everything beside the target, this run's names included: they may be the ended run's.
-            let left = leftovers::find(&clients.rds.client(&target.region), &target, &request.source, &[]).await?;
+            let left = leftovers::among(&instances, &target, &request.source, &[]);
             Some(repair::decide(status, request.mode, false, &LockView::HeldByStopped, seen.as_ref(), &left))
         }
         _ => None,

@@ -16,7 +16,7 @@ use crate::lambda::{WithExecutions, parse_input};
 use crate::leftovers;
 use crate::lock::is_live;
 use crate::model::{InstanceRef, Mode, RefreshRequest};
-use crate::rds::{delete_temporary, find_instance};
+use crate::rds::delete_temporary;
 use crate::repair::{self, LockView, Repair, TargetView};
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::rename_target::rename;
@@ -119,9 +119,10 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
 
     let lock = lock_view(&clients, &target, &execution_arn).await?;
     let client = clients.clients.rds.client(&target.region);
-    let instance = find_instance(&client, &target.db_instance_identifier).await?;
-    let seen = instance.as_ref().map(TargetView::of);
-    let left = leftovers::find(&client, &target, &request.source, &[]).await?;
+    // One listing of the region: the target, and what swaps left beside it.
+    let instances = leftovers::region_instances(&client, &target).await?;
+    let seen = TargetView::among(&instances, &target.db_instance_identifier);
+    let left = leftovers::among(&instances, &target, &request.source, &[]);
     let rerun_allowed = repair::may_rerun(&status, &name);
     let decision = repair::decide(&status, request.mode, rerun_allowed, &lock, seen.as_ref(), &left);
 

@@ -39,24 +39,6 @@ async fn everything(emulator: &Emulator) -> BTreeMap<String, Value> {
     all
 }
 
-/// The actions of the calls that may change something, with their region.
-fn changing_calls_by_region(emulator: &Emulator) -> Vec<(String, String)> {
-    let calls = emulator.control_get("calls");
-    calls["log"]
-        .as_array()
-        .unwrap()
-        .iter()
-        // The local runner registers its executions in Step Functions (after STS's
-        // GetCallerIdentity): not the refresh's calls.
-        .filter(|c| c["service"] != "states" && c["service"] != "sts")
-        .filter(|c| {
-            let action = c["action"].as_str().unwrap();
-            !action.starts_with("Describe") && !action.starts_with("List")
-        })
-        .map(|c| (c["region"].as_str().unwrap_or_default().to_owned(), c["action"].as_str().unwrap().to_owned()))
-        .collect()
-}
-
 /// The input refreshing y from x in replace mode (these tests follow its states), with `extra`.
 fn replace_mode(extra: Value) -> Value {
     let mut input = input_with(extra);
@@ -122,7 +104,7 @@ async fn the_source_is_only_ever_read() {
 
     refresh_local(&emulator, &replace_mode(json!({"target": {"finalSnapshot": true}})), &[]).output();
 
-    let changes = changing_calls_by_region(&emulator);
+    let changes = emulator.changing_calls_by_region();
     assert!(!changes.is_empty());
     let in_source: Vec<_> = changes.iter().filter(|(region, _)| region == SOURCE_REGION).collect();
     assert_eq!(in_source, Vec::<&(String, String)>::new(), "x's region was changed");
@@ -323,7 +305,7 @@ async fn of_two_concurrent_executions_on_one_target_exactly_one_acts() {
     winner.output();
     assert_eq!(loser.code, Some(1), "both acted:\n{}\n{}", winner.stderr, loser.stderr);
     assert!(loser.stderr.contains("error: TargetLocked"), "{}", loser.stderr);
-    let changes: Vec<String> = changing_calls_by_region(&emulator).into_iter().map(|(_, action)| action).collect();
+    let changes: Vec<String> = emulator.changing_calls_by_region().into_iter().map(|(_, action)| action).collect();
     assert_eq!(changes.iter().filter(|a| *a == "DeleteDBInstance").count(), 1, "{changes:?}");
     assert_eq!(changes.iter().filter(|a| *a == "RestoreDBInstanceFromDBSnapshot").count(), 1, "{changes:?}");
 }

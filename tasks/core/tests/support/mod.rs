@@ -245,18 +245,25 @@ impl Emulator {
     }
 
     /// The calls received since the last `clear_calls` that may change something: anything
-    /// but a Describe, Get or List. Step Functions calls are left out: the local runner
-    /// registers its own executions there (CreateStateMachine, StartExecution, after STS's
-    /// GetCallerIdentity).
+    /// but a Describe or List.
     pub fn changing_calls(&self) -> Vec<String> {
+        self.changing_calls_by_region().into_iter().map(|(_, action)| action).collect()
+    }
+
+    /// `(region, action)` of each call `changing_calls` lists. Step Functions and STS calls are
+    /// left out: the local runner registers its own executions there (GetCallerIdentity,
+    /// CreateStateMachine, StartExecution); they are not the refresh's.
+    pub fn changing_calls_by_region(&self) -> Vec<(String, String)> {
         let calls = self.control_request("GET", "calls", None);
         calls["log"]
             .as_array()
             .into_iter()
             .flatten()
             .filter(|c| c["service"] != "states" && c["service"] != "sts")
-            .filter_map(|c| c["action"].as_str().map(str::to_owned))
-            .filter(|a| !a.starts_with("Describe") && !a.starts_with("List") && !a.starts_with("Get"))
+            .filter_map(|c| {
+                Some((c["region"].as_str().unwrap_or_default().to_owned(), c["action"].as_str()?.to_owned()))
+            })
+            .filter(|(_, action)| !action.starts_with("Describe") && !action.starts_with("List"))
             .collect()
     }
 

@@ -10,31 +10,16 @@ use rds_refresh_core::model::InstanceRef;
 use rds_refresh_core::tags;
 use serde_json::{Value, json};
 use support::local_run::{
-    Run, TARGET_REGION, for_each_step, input, refresh_local, refresh_local_with, repair_local, seed_source,
+    Run, SWAP_STEPS, TARGET_REGION, for_each_step, input, refresh_local, refresh_local_with, repair_local, seed_source,
     stopped_after,
 };
 use support::{Emulator, create_instance_with, instance, opt_in, repo_root, unique};
 
-/// Swap mode's Task states, each a place an execution can be stopped after.
-const SWAP_STEPS: &[&str] = &[
-    "LockTarget",
-    "DescribeTarget",
-    "CopySnapshot",
-    "WaitCopied",
-    "RestoreBeside",
-    "WaitBesideAvailable",
-    "ConfigureBeside",
-    "WaitBesideConfigured",
-    "RetireTarget",
-    "WaitRetired",
-    "PromoteNew",
-    "WaitPromoted",
-    "DeleteRetired",
-    "WaitRetiredDeleted",
-    "TagTarget",
-    "PruneCopies",
-    "UnlockTarget",
-];
+/// Swap mode's Task states, each a place an execution can be stopped after: the steps before
+/// anything changes, every step that acts, and the unlock.
+fn stop_points() -> Vec<&'static str> {
+    [&["LockTarget", "DescribeTarget", "CopySnapshot", "WaitCopied"][..], SWAP_STEPS, &["UnlockTarget"]].concat()
+}
 
 /// The steps after which the target's name no longer serves the old instance.
 const SWITCHED: &[&str] =
@@ -105,12 +90,13 @@ async fn a_swap_stopped_after_any_step_is_repaired_to_a_serving_target_with_its_
     quick_transitions(&emulator);
     let (topic, queue) = emulator.topic_with_queue(TARGET_REGION, "rds-refresh");
     let target = |step: &str| format!("y-{}", step.to_ascii_lowercase());
+    let steps = stop_points();
     let mut originals = std::collections::BTreeMap::new();
-    for step in SWAP_STEPS {
+    for step in &steps {
         originals.insert(step.to_string(), seed_y(&emulator, &target(step)).await);
     }
 
-    let runs = for_each_step(SWAP_STEPS, |step| {
+    let runs = for_each_step(&steps, |step| {
         let y = target(step);
         let input = json!({
             "source": {"region": "us-east-1", "dbInstanceIdentifier": "x"},

@@ -8,7 +8,7 @@ use rds_refresh_core::tags;
 use rds_refresh_core::tasks::describe_target::configuration_of;
 use serde_json::{Value, json};
 use support::local_run::{
-    TARGET_REGION, for_each_step, input, input_with, refresh_local, refresh_local_with, seed_source,
+    SWAP_STEPS, TARGET_REGION, for_each_step, input, input_with, refresh_local, refresh_local_with, seed_source,
 };
 use support::{Emulator, create_instance_with, instance, opt_in};
 
@@ -137,22 +137,6 @@ async fn retired_name(emulator: &Emulator) -> String {
         .unwrap();
     rds_refresh_core::identifiers::swap_identifiers("y", newest.db_snapshot_arn().unwrap()).1
 }
-
-/// Every state of swap mode that acts, in order.
-const SWAP_STEPS: &[&str] = &[
-    "RestoreBeside",
-    "WaitBesideAvailable",
-    "ConfigureBeside",
-    "WaitBesideConfigured",
-    "RetireTarget",
-    "WaitRetired",
-    "PromoteNew",
-    "WaitPromoted",
-    "DeleteRetired",
-    "WaitRetiredDeleted",
-    "TagTarget",
-    "PruneCopies",
-];
 
 #[tokio::test]
 async fn a_failure_at_any_swap_step_leaves_y_serving_and_a_rerun_completes() {

@@ -13,6 +13,22 @@ use super::{Emulator, create_instance_with, create_snapshot, instance, opt_in, r
 pub const SOURCE_REGION: &str = "us-east-1";
 pub const TARGET_REGION: &str = "us-west-2";
 
+/// Every state of swap mode that acts, in order.
+pub const SWAP_STEPS: &[&str] = &[
+    "RestoreBeside",
+    "WaitBesideAvailable",
+    "ConfigureBeside",
+    "WaitBesideConfigured",
+    "RetireTarget",
+    "WaitRetired",
+    "PromoteNew",
+    "WaitPromoted",
+    "DeleteRetired",
+    "WaitRetiredDeleted",
+    "TagTarget",
+    "PruneCopies",
+];
+
 /// What one run of scripts/refresh-local did.
 pub struct Run {
     pub success: bool,

@@ -3,8 +3,8 @@ use std::io::Read;
 
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
-use rds_refresh_core::lambda::parse_input;
-use rds_refresh_core::model::RefreshRequest;
+use rds_refresh_model::RefreshRequest;
+use rds_refresh_model::parse_input;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

@@ -2,15 +2,13 @@
 //! emulator, which executes Pass, Wait, Choice, Fail and `aws-sdk` Task states. The state
 //! machines here stand in for the real one (whose Lambda tasks moto cannot run) with the
 //! parts the CLI reads: state names, retries, a caught error, the downtime in the state data.
-#[path = "../../tasks/core/tests/support/mod.rs"]
-mod support;
 
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use aws_sdk_sfn::Client;
+use rds_refresh_test_support::Emulator;
 use serde_json::{Value, json};
-use support::Emulator;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/rds-refresh";
 
@@ -193,6 +191,7 @@ fn start_refuses_a_bad_input_before_any_call() {
 }
 
 #[test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 fn start_watch_follows_the_execution_to_its_output() {
     let sfn = step_functions();
     let out = rds_refresh(&[
@@ -242,6 +241,7 @@ fn start_watch_follows_the_execution_to_its_output() {
 }
 
 #[test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 fn watch_names_the_retries_and_ends_with_the_error_and_cause() {
     let out = rds_refresh(&["watch", failed_execution(), "--poll-interval", "0.2"]);
     let stderr = text(&out.stderr);
@@ -256,6 +256,7 @@ fn watch_names_the_retries_and_ends_with_the_error_and_cause() {
 }
 
 #[test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 fn history_is_the_timeline_with_the_time_the_target_was_unavailable() {
     let failed = failed_execution();
     // A finished execution is needed: `watch` waits for it.
@@ -300,6 +301,7 @@ fn history_is_the_timeline_with_the_time_the_target_was_unavailable() {
 }
 
 #[test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 fn list_shows_status_target_and_snapshot() {
     let sfn = step_functions();
     let arn = refreshed("us-west-2/listed");
@@ -318,6 +320,7 @@ fn list_shows_status_target_and_snapshot() {
 }
 
 #[test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 fn a_name_taken_by_another_input_is_refused_with_what_to_do() {
     let sfn = step_functions();
     let start = |target: &str| {

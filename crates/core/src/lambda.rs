@@ -1,0 +1,95 @@
+//! Wiring of a task handler to the Lambda runtime.
+use std::future::Future;
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::TaskError;
+use crate::executions::Executions;
+use crate::rds::Rds;
+use crate::state::{RdsAndState, StateTable};
+
+/// The AWS clients a handler is given, built once per process from the environment.
+pub trait Clients: Clone + Sized {
+    /// Builds the clients; an error (a missing setting) fails the function's init.
+    fn from_config(config: &SdkConfig) -> Result<Self, String>;
+}
+
+impl Clients for Rds {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Rds::new(config.clone()))
+    }
+}
+
+/// The clients of a task that calls no AWS API.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoClients;
+
+impl Clients for NoClients {
+    fn from_config(_: &SdkConfig) -> Result<Self, String> {
+        Ok(Self)
+    }
+}
+
+impl Clients for StateTable {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        StateTable::from_env(config)
+    }
+}
+
+impl Clients for RdsAndState {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(RdsAndState { rds: Rds::new(config.clone()), state: StateTable::from_env(config)? })
+    }
+}
+
+/// Clients `C` and Step Functions, for the tasks that ask whether an execution still runs.
+#[derive(Clone, Debug)]
+pub struct WithExecutions<C> {
+    pub clients: C,
+    pub executions: Executions,
+}
+
+impl<C: Clients> Clients for WithExecutions<C> {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Self { clients: C::from_config(config)?, executions: Executions::new(config.clone()) })
+    }
+}
+
+/// Runs `handler` as a Lambda function until the runtime stops it.
+///
+/// The clients are built once here, outside the handler. Logs go through `tracing`, as
+/// JSON when the function's log format is JSON (`AWS_LAMBDA_LOG_FORMAT`).
+pub async fn run<C, I, O, F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+where
+    C: Clients + Send + Sync + 'static,
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + 'static,
+    F: Fn(C, I) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<O, TaskError>> + Send + 'static,
+{
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let clients = C::from_config(&config)?;
+    let handler = Arc::new(handler);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (clients, handler) = (clients.clone(), handler.clone());
+        async move {
+            let result = async { handler(clients, parse_input(event.payload)?).await }.await;
+            match result {
+                Ok(output) => Ok(serde_json::to_value(output).expect("a task output serialises")),
+                Err(error) => {
+                    tracing::warn!(error_type = error.name(), message = %error, "task failed");
+                    Err(crate::error::diagnostic(&error))
+                }
+            }
+        }
+    }))
+    .await
+}
+
+pub use rds_refresh_model::parse_input;

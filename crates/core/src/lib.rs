@@ -1,0 +1,25 @@
+//! The shared domain of the rds-refresh Lambda tasks.
+//!
+//! The one Lambda binary (crates/lambda) runs the task its function's handler name picks
+//! ([`handlers::Handler`]), through [`lambda::run`]. Everything a task reads or returns is a typed, schema-documented
+//! struct (see `schemas/`), and every failure the state machine must tell apart has a
+//! stable name ([`TaskError::name`]), which becomes the Lambda `errorType`.
+pub mod engine;
+pub mod error;
+pub mod executions;
+pub mod handlers;
+pub mod instance_status;
+pub mod lambda;
+pub mod leftovers;
+pub mod lock;
+pub mod rds;
+pub mod regional;
+pub mod repair;
+pub mod schema;
+pub mod state;
+pub mod tags;
+pub mod tasks;
+
+pub use error::TaskError;
+/// The shared vocabulary, under the names the tasks have always used.
+pub use rds_refresh_model::{self as model, identifiers};

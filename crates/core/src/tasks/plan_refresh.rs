@@ -1,0 +1,226 @@
+//! plan-refresh: the dry run (`"dryRun": true`). Runs every read of a refresh, with the same
+//! code and guards as the real steps, and reports what a refresh would do, and what would
+//! stop it, instead of doing it. Writes nothing, not even to the state table.
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::TaskError;
+use crate::executions::OwnerState;
+use crate::identifiers::{copy_identifier, swap_identifiers};
+use crate::lambda::WithExecutions;
+use crate::leftovers;
+use crate::lock::{self, Conflict, is_live};
+use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
+use crate::rds::format_time;
+use crate::repair::{self, LockView, Repair, TargetView};
+use crate::state::{RdsAndState, now_secs};
+use crate::tasks::copy_snapshot::describe_snapshot;
+use crate::tasks::delete_target::final_snapshot_identifier;
+use crate::tasks::describe_target::{ConfigurationSource, check_fits_snapshot, inspect};
+use crate::tasks::{find_snapshot, prune_copies};
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Input {
+    /// The checked execution input.
+    pub request: RefreshRequest,
+    /// The execution (`$$.Execution.Id`), which names the final snapshot.
+    pub execution: String,
+}
+
+/// What a refresh would do now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[schemars(title = "rds-refresh dry-run output")]
+pub struct Output {
+    /// Always `true`: nothing was changed.
+    pub dry_run: bool,
+    /// Whether a refresh started now would pass every guard.
+    pub would_refresh: bool,
+    /// Each guard that would refuse, under the error name the refresh would fail with.
+    pub refusals: Vec<Refusal>,
+    pub source: InstanceRef,
+    pub target: InstanceRef,
+    /// The snapshot that would be used.
+    pub snapshot: Option<SnapshotRef>,
+    /// The copy it would be restored from.
+    pub copy: Option<PlannedCopy>,
+    pub target_exists: bool,
+    pub target_status: Option<String>,
+    pub configuration_source: Option<ConfigurationSource>,
+    /// The configuration the new target would get.
+    pub configuration: Option<TargetConfiguration>,
+    /// What would be deleted: the target instance, older copies beyond `copy.retain`, and
+    /// temporary instances earlier swaps left.
+    pub would_delete: WouldDelete,
+    /// Retired targets earlier swaps left beside the target: a refresh reports them and never
+    /// deletes them (each may be the only copy of the target's old data).
+    pub leftover_retired: Vec<String>,
+    /// The target's lock, when an execution holds it.
+    pub lock: Option<LockSeen>,
+    /// When the lock's holder has ended without releasing it: what it left, as the repair
+    /// would repair it (a refresh started now takes the lock over and finishes or undoes it).
+    pub would_repair: Option<Repair>,
+}
+
+/// The target's lock as the dry run sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LockSeen {
+    /// The execution that holds it.
+    pub holder: String,
+    /// When it expires (RFC 3339).
+    pub expires_at: String,
+    /// The holder's status, when Step Functions could say (`RUNNING`, `ABORTED`, ...).
+    pub holder_status: Option<String>,
+    /// Whether a refresh started now would take it over (its holder has ended).
+    pub would_take_over: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Refusal {
+    pub error: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedCopy {
+    pub identifier: String,
+    pub region: String,
+    /// `copy` (to be made), `reuse` (an earlier run's copy) or `same-region` (none needed).
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WouldDelete {
+    /// The target instance, when it exists.
+    pub instance: Option<InstanceRef>,
+    /// Its final snapshot, if `target.finalSnapshot` asks for one.
+    pub final_snapshot: Option<String>,
+    /// Copies pruned after the refresh.
+    pub copies: Vec<String>,
+    /// Temporary instances of earlier swaps (restores that never took the target's name),
+    /// deleted after the refresh.
+    pub temporaries: Vec<String>,
+}
+
+/// A guard's refusal goes into the plan; a failure to look (throttling, an RDS error) fails
+/// the dry run like any task, so it is retried or reported under its own name.
+fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError)) -> Result<Option<T>, TaskError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(error) if error.kind().is_failure_to_look() => Err(error),
+        Err(refusal) => {
+            refuse(refusal);
+            Ok(None)
+        }
+    }
+}
+
+pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Result<Output, TaskError> {
+    let WithExecutions { clients, executions } = clients;
+    let Input { request, execution } = input;
+    request.validate()?;
+    let target = request.target.instance();
+    let mut refusals = Vec::new();
+    let mut refuse =
+        |error: TaskError| refusals.push(Refusal { error: error.name().to_owned(), message: error.to_string() });
+
+    let mut lock_seen = None;
+    if let Some(holder) = clients.state.current_lock(&target).await?
+        && is_live(&holder, now_secs())
+    {
+        let owner = executions.owner_state(&holder.owner).await;
+        let conflict = lock::resolve(&target, &holder, &owner);
+        if let Conflict::Locked(message) = &conflict {
+            refuse(TaskError::TargetLocked(message.clone()));
+        }
+        lock_seen = Some(LockSeen {
+            holder: holder.owner.clone(),
+            expires_at: format_time(&aws_sdk_rds::primitives::DateTime::from_secs(holder.expires_at)),
+            holder_status: match owner {
+                OwnerState::Running => Some("RUNNING".into()),
+                OwnerState::Ended(status) => Some(status),
+                OwnerState::Unknown(_) => None,
+            },
+            would_take_over: matches!(conflict, Conflict::TakeOver(_)),
+        });
+    }
+    let snapshot = refused_or(find_snapshot::choose(&clients.rds, &request).await, &mut refuse)?;
+    let inspected =
+        refused_or(inspect(&clients, &request.source, &request.target).await, &mut refuse)?.map(|(output, _)| output);
+    if let (Some(snapshot), Some(configuration)) =
+        (&snapshot, inspected.as_ref().and_then(|i| i.configuration.as_ref()))
+    {
+        refused_or(check_fits_snapshot(&clients.rds, &target.region, configuration, snapshot).await, &mut refuse)?;
+    }
+
+    let copy = match &snapshot {
+        Some(snapshot) if snapshot.region == target.region => Some(PlannedCopy {
+            identifier: snapshot.identifier.clone(),
+            region: target.region.clone(),
+            action: "same-region".into(),
+        }),
+        Some(snapshot) => {
+            let identifier = copy_identifier(&snapshot.identifier, &snapshot.arn, &target.display_name());
+            let exists = describe_snapshot(&clients.rds.client(&target.region), &identifier).await?.is_some();
+            Some(PlannedCopy {
+                identifier,
+                region: target.region.clone(),
+                action: (if exists { "reuse" } else { "copy" }).into(),
+            })
+        }
+        None => None,
+    };
+    let copies = match &copy {
+        Some(copy) => {
+            let own = prune_copies::own_copies(&clients.rds.client(&target.region), &request.source, &target).await?;
+            prune_copies::choose(own, &copy.identifier, request.copy.retain).1
+        }
+        None => Vec::new(),
+    };
+    let current = snapshot
+        .as_ref()
+        .map(|snapshot| swap_identifiers(&target.db_instance_identifier, &snapshot.arn))
+        .unwrap_or_default();
+    // One listing of the target's region serves the leftovers and the repair's view.
+    let instances = leftovers::region_instances(&clients.rds.client(&target.region), &target).await?;
+    let leftovers = leftovers::among(&instances, &target, &request.source, &[current.0.as_str(), current.1.as_str()]);
+    let would_repair = match lock_seen.as_ref() {
+        Some(LockSeen { would_take_over: true, holder_status: Some(status), .. }) => {
+            let seen = TargetView::among(&instances, &target.db_instance_identifier);
+            // Everything beside the target, this run's names included: they may be the ended run's.
+            let left = leftovers::among(&instances, &target, &request.source, &[]);
+            Some(repair::decide(status, request.mode, false, &LockView::HeldByStopped, seen.as_ref(), &left))
+        }
+        _ => None,
+    };
+    let exists = inspected.as_ref().is_some_and(|i| i.exists);
+    let would_delete = WouldDelete {
+        instance: exists.then(|| target.clone()),
+        final_snapshot: (exists && request.target.final_snapshot)
+            .then(|| final_snapshot_identifier(&target, &execution)),
+        copies,
+        temporaries: leftovers.temporaries,
+    };
+    Ok(Output {
+        dry_run: true,
+        would_refresh: refusals.is_empty(),
+        refusals,
+        source: request.source.clone(),
+        target,
+        snapshot,
+        copy,
+        target_exists: exists,
+        target_status: inspected.as_ref().and_then(|i| i.status.clone()),
+        configuration_source: inspected.as_ref().map(|i| i.configuration_source),
+        configuration: inspected.and_then(|i| i.configuration),
+        would_delete,
+        leftover_retired: leftovers.retired,
+        lock: lock_seen,
+        would_repair,
+    })
+}

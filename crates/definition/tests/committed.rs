@@ -31,16 +31,41 @@ fn first_difference(pointer: &str, committed: &Value, generated: &Value) -> Opti
     }
 }
 
+/// Each committed definition is the generator's text, byte for byte; `UPDATE_DEFINITIONS=1`
+/// rewrites those that are not.
 #[test]
-fn each_committed_definition_is_the_generated_one_as_json() {
+fn the_committed_definitions_are_the_generated_ones() {
+    let update = std::env::var_os("UPDATE_DEFINITIONS").is_some();
+    let mut stale = Vec::new();
     for (file, machine) in rds_refresh_definition::definitions() {
-        let committed: Value =
-            serde_json::from_str(&std::fs::read_to_string(statemachine_dir().join(file)).unwrap()).unwrap();
-        let generated: Value = serde_json::from_str(&rds_refresh_definition::render(&machine)).unwrap();
-        if let Some(difference) = first_difference("", &committed, &generated) {
-            panic!("statemachine/{file} differs from the generated definition at {difference}");
+        let path = statemachine_dir().join(file);
+        let generated = rds_refresh_definition::render(&machine);
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        if committed == generated {
+            continue;
+        }
+        if update {
+            std::fs::write(&path, &generated).unwrap();
+        } else {
+            stale.push(format!("statemachine/{file} {}", difference(&committed, &generated)));
         }
     }
+    assert!(stale.is_empty(), "{}\nrun UPDATE_DEFINITIONS=1 cargo test -p rds-refresh-definition", stale.join("\n"));
+}
+
+/// What differs: the first JSON value that does, else (formatting, key order) the first line.
+fn difference(committed: &str, generated: &str) -> String {
+    let committed_value: Value = match serde_json::from_str(committed) {
+        Ok(value) => value,
+        Err(error) => return format!("is not JSON ({error})"),
+    };
+    let generated_value: Value = serde_json::from_str(generated).unwrap();
+    if let Some(difference) = first_difference("", &committed_value, &generated_value) {
+        return format!("differs from the generated definition at {difference}");
+    }
+    let line = committed.lines().zip(generated.lines()).position(|(a, b)| a != b);
+    let line = line.unwrap_or(committed.lines().count().min(generated.lines().count()));
+    format!("is the generated definition as JSON, written differently from line {}", line + 1)
 }
 
 #[test]

@@ -65,7 +65,8 @@ pub const COPY_POLLING: Retrier = polling(30, 150, 120);
 pub const AVAILABLE_POLLING: Retrier = polling(30, 120, 120);
 /// An instance going away after its delete (about 2.1 h).
 pub const DELETED_POLLING: Retrier = polling(30, 60, 120);
-/// A rename taking effect, the instance appearing under its new name: minutes (about 1.1 h).
+/// A rename taking effect, the instance appearing under its new name: polled more often, for
+/// less long (about 1.1 h).
 pub const RENAMED_POLLING: Retrier = polling(10, 60, 60);
 /// A step that changes an instance found it in a passing status (backing-up, modifying,
 /// maintenance, ...) and failed NotReady before changing anything (about 1.2 h).

@@ -37,28 +37,28 @@ pub const STATES_ALL: &str = "States.ALL";
 /// A Task ran past its TimeoutSeconds.
 pub const STATES_TIMEOUT: &str = "States.Timeout";
 
-/// The Lambda service's own errors on an invoke, which Step Functions recommends retrying
-/// ("Handle transient Lambda service exceptions").
+// The Lambda service's own errors on an invoke (not the function's), which the Step Functions
+// guide recommends retrying ("Handle transient Lambda service exceptions").
 pub const LAMBDA_SERVICE_EXCEPTION: &str = "Lambda.ServiceException";
 pub const LAMBDA_AWS_LAMBDA_EXCEPTION: &str = "Lambda.AWSLambdaException";
 pub const LAMBDA_SDK_CLIENT_EXCEPTION: &str = "Lambda.SdkClientException";
 pub const LAMBDA_TOO_MANY_REQUESTS: &str = "Lambda.TooManyRequestsException";
 
-/// SNS errors that pass by themselves (throttling, its own or its KMS key's, and 5xx).
+// SNS errors that pass by themselves (throttling, its own or its KMS key's, and 5xx).
 pub const SNS_THROTTLED: &str = "SNS.ThrottledException";
 pub const SNS_INTERNAL_ERROR: &str = "SNS.InternalErrorException";
 pub const SNS_KMS_THROTTLING: &str = "SNS.KMSThrottlingException";
 
-/// Step Functions errors of `states:startExecution` (no list of the integration's names is
-/// documented: the Java SDK's generic names, and the API's codes as the integration names them).
+// Step Functions errors of `states:startExecution` (no list of the integration's names is
+// documented: the Java SDK's generic names, and the API's codes as the integration names them).
 pub const SFN_AWS_EXCEPTION: &str = "StepFunctions.AWSStepFunctionsException";
 pub const SFN_SDK_CLIENT_EXCEPTION: &str = "StepFunctions.SdkClientException";
 pub const SFN_THROTTLING: &str = "StepFunctions.ThrottlingException";
 pub const SFN_SERVICE_UNAVAILABLE: &str = "StepFunctions.ServiceUnavailableException";
 pub const SFN_INTERNAL_FAILURE: &str = "StepFunctions.InternalFailureException";
 pub const SFN_EXECUTION_LIMIT_EXCEEDED: &str = "StepFunctions.ExecutionLimitExceededException";
-/// An execution of that name exists: what the optimized integration raises, the API's bare
-/// code, and the AWS SDK integration's name.
+// An execution of that name exists: what the optimized integration raises, the API's bare
+// code under its prefix, and the AWS SDK integration's name.
 pub const SFN_EXECUTION_ALREADY_EXISTS: &str = "StepFunctions.ExecutionAlreadyExistsException";
 pub const SFN_EXECUTION_ALREADY_EXISTS_CODE: &str = "StepFunctions.ExecutionAlreadyExists";
 pub const SDK_SFN_EXECUTION_ALREADY_EXISTS: &str = "Sfn.ExecutionAlreadyExistsException";

@@ -3,7 +3,9 @@
 //! Pure: the Step Functions history is turned into [`Event`]s by `history.rs`, so this can
 //! be tested with events written by hand. [`Timeline::apply`] takes events one at a time
 //! and says what changed, which is what `watch` shows as it goes.
-use rds_refresh_model::interface::{AVAILABLE, DELETION, DOWNTIME, RETIREMENT, pointer};
+use rds_refresh_model::interface::fields::{DOWNTIME, STARTED_AT};
+use rds_refresh_model::interface::pointer;
+use rds_refresh_model::interface::result_paths::{AVAILABLE, DELETION, RETIREMENT};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
@@ -237,7 +239,7 @@ impl Timeline {
 
 impl UnavailableSeen {
     fn observe(&mut self, data: &Value) {
-        let downtime = data.get(DOWNTIME).or_else(|| data.pointer(&pointer(&[AVAILABLE, DOWNTIME])));
+        let downtime = data.get(DOWNTIME).or_else(|| data.pointer(&pointer(AVAILABLE, DOWNTIME)));
         if let Some(downtime) = downtime.filter(|value| value.is_object())
             && let Some(started_at) = downtime["startedAt"].as_str()
         {
@@ -248,7 +250,7 @@ impl UnavailableSeen {
             });
         }
         for taken_down_by in [RETIREMENT, DELETION] {
-            if let Some(started_at) = data.pointer(&pointer(&[taken_down_by, "startedAt"])).and_then(Value::as_str) {
+            if let Some(started_at) = data.pointer(&pointer(taken_down_by, STARTED_AT)).and_then(Value::as_str) {
                 self.started_at = Some(started_at.to_owned());
             }
         }

@@ -12,7 +12,8 @@
 mod asl;
 mod conventions;
 mod json;
-pub mod names;
+/// The names shared with the tasks and the CLI live in the vocabulary crate.
+pub use rds_refresh_model::interface as names;
 mod refresh;
 mod repair;
 mod start_on_snapshot;

@@ -356,17 +356,18 @@ fn the_repair_notification_subjects_fit_sns() {
 /// the definition must write exactly those, or `history` would silently lose the downtime.
 #[test]
 fn the_fields_the_cli_reads_are_the_ones_the_definition_writes() {
-    use rds_refresh_model::interface::{AVAILABLE, DELETION, DOWNTIME, RETIREMENT, result_path};
+    use rds_refresh_model::interface::fields::DOWNTIME;
+    use rds_refresh_model::interface::result_paths::{AVAILABLE, DELETION, RETIREMENT};
     let definition = repo_file("statemachine/refresh.asl.json");
     let states = &definition["States"];
     // The steps that take the target's name down record when.
-    assert_eq!(states["RetireTarget"]["ResultPath"], result_path(RETIREMENT).as_str());
-    assert_eq!(states["DeleteTarget"]["ResultPath"], result_path(DELETION).as_str());
+    assert_eq!(states["RetireTarget"]["ResultPath"], RETIREMENT);
+    assert_eq!(states["DeleteTarget"]["ResultPath"], DELETION);
     // The waits that bring it back record the measured downtime ...
     for wait in ["WaitPromoted", "WaitAvailable"] {
-        assert_eq!(states[wait]["ResultPath"], result_path(AVAILABLE).as_str(), "{wait}");
+        assert_eq!(states[wait]["ResultPath"], AVAILABLE, "{wait}");
         assert_eq!(states[wait]["ResultSelector"][format!("{DOWNTIME}.$")], format!("$.Payload.{DOWNTIME}"), "{wait}");
     }
     // ... which the output carries.
-    assert_eq!(states["Refreshed"]["Parameters"][format!("{DOWNTIME}.$")], format!("$.{AVAILABLE}.{DOWNTIME}"));
+    assert_eq!(states["Refreshed"]["Parameters"][format!("{DOWNTIME}.$")], format!("{AVAILABLE}.{DOWNTIME}"));
 }

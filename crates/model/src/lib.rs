@@ -15,6 +15,7 @@ pub mod error;
 pub mod identifiers;
 pub mod input;
 pub mod interface;
+pub mod json;
 pub mod request;
 
 pub use error::{ErrorName, TaskError};

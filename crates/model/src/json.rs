@@ -2,14 +2,18 @@
 //!
 //! That feature is switched on for the whole build by some dependencies (the SDK's test
 //! HTTP client, for one, which only the tests build), so a map's key order differs between
-//! builds. Files committed from generated values (`schemas/`) are written with sorted keys.
+//! builds. Files committed from generated values (`schemas/`) are written as they are without
+//! the feature: schemars' keyword order, every other key sorted.
+use schemars::Schema;
 use serde_json::{Map, Value};
 
-/// `value` with every object's keys in sorted order, pretty-printed, with a final newline.
-pub fn sorted_pretty(value: &Value) -> String {
-    serde_json::to_string_pretty(&sorted(value)).expect("a JSON value prints") + "\n"
+/// The text of a committed schema file: pretty-printed, with a final newline.
+pub fn schema_file(schema: &Schema) -> String {
+    let schema = Schema::try_from(sorted(schema.as_value())).expect("a schema stays a schema");
+    serde_json::to_string_pretty(&schema).expect("a schema prints") + "\n"
 }
 
+/// `value` with every object's keys in sorted order.
 fn sorted(value: &Value) -> Value {
     match value {
         Value::Object(map) => {
@@ -25,14 +29,11 @@ fn sorted(value: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
-    fn keys_come_out_sorted_at_every_depth() {
-        let mut inner = Map::new();
-        inner.insert("z".into(), json!(1));
-        inner.insert("a".into(), json!([{"y": 1, "b": 2}]));
-        let text = sorted_pretty(&Value::Object(inner));
-        assert_eq!(text, "{\n  \"a\": [\n    {\n      \"b\": 2,\n      \"y\": 1\n    }\n  ],\n  \"z\": 1\n}\n");
+    fn a_schema_keeps_its_keywords_first_and_sorts_the_rest() {
+        let schema = schemars::json_schema!({"type": "object", "title": "T", "properties": {"z": {}, "a": {}}});
+        let text = schema_file(&schema);
+        assert_eq!(text, "{\n  \"title\": \"T\",\n  \"type\": \"object\",\n  \"properties\": {\n    \"a\": {},\n    \"z\": {}\n  }\n}\n");
     }
 }

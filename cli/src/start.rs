@@ -4,9 +4,9 @@ use std::io::Read;
 use aws_sdk_sfn::Client;
 use aws_sdk_sfn::primitives::{DateTime, DateTimeFormat};
 use rds_refresh_model::RefreshRequest;
+use rds_refresh_model::identifiers::short_hash;
 use rds_refresh_model::parse_input;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::args::{InputArgs, ModeArg};
 use crate::error::CliError;
@@ -63,8 +63,7 @@ pub fn check(input: &Value) -> Result<RefreshRequest, CliError> {
 pub fn default_name(request: &RefreshRequest, input: &Value, now: DateTime) -> String {
     let minute: String =
         now.fmt(DateTimeFormat::DateTime).unwrap_or_default().chars().filter(char::is_ascii_digit).take(12).collect();
-    let hash = Sha256::digest(input.to_string().as_bytes());
-    let hash: String = hash.iter().take(4).map(|byte| format!("{byte:02x}")).collect();
+    let hash = short_hash(&input.to_string(), 4);
     let suffix = format!("-{}T{}Z-{hash}", &minute[..8.min(minute.len())], &minute[8.min(minute.len())..]);
     let target: String = request.target.db_instance_identifier.chars().take(80 - "cli-".len() - suffix.len()).collect();
     format!("cli-{target}{suffix}")

@@ -36,3 +36,17 @@ impl<C: Clone> Regional<C> {
             .clone()
     }
 }
+
+impl<C: Clone> Regional<C> {
+    /// For tests: the clients given, one per region, made in advance (e.g. with the SDK's
+    /// mocking interceptor); asking for any other region panics instead of making a client
+    /// that would reach AWS.
+    #[doc(hidden)]
+    pub fn prepared(clients: impl IntoIterator<Item = (String, C)>) -> Self {
+        Self {
+            config: SdkConfig::builder().build(),
+            make: |_, region| panic!("no client was prepared for region {region}"),
+            clients: Arc::new(Mutex::new(clients.into_iter().collect())),
+        }
+    }
+}

@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::TaskError;
+use crate::decisions::lock;
 use crate::error::from_sdk;
 use crate::model::{InstanceRef, TargetConfiguration};
 use crate::rds::Rds;
@@ -26,6 +27,11 @@ const CAPTURED_AT: &str = "configurationCapturedAt";
 const SOURCE: &str = "source";
 const LOCK_OWNER: &str = "lockOwner";
 const LOCK_EXPIRES_AT: &str = "lockExpiresAt";
+
+/// [`lock::in_the_way`] is `None`, as the condition of the write that takes the lock: the
+/// decision and the write are one rule, and the write makes it atomic (of two executions, one
+/// wins).
+const NOTHING_IN_THE_WAY: &str = "attribute_not_exists(#owner) OR #owner = :owner OR #expiresAt < :now";
 
 /// How long a lock holds when its execution does not release it (it crashed, or was
 /// stopped): the state machine's own timeout (36 h, which the wait budgets need; see
@@ -116,8 +122,9 @@ impl StateTable {
         Ok(Some(StoredConfiguration { configuration, captured_at: captured_at.clone(), source: source.clone() }))
     }
 
-    /// Takes the target's lock for `owner` until `now + ttl_secs`, unless another owner holds
-    /// it and it has not expired: then `Err` with that lock (`None` if it vanished meanwhile).
+    /// Takes the target's lock for `owner` until `now + ttl_secs`, unless a lock is in the way
+    /// ([`lock::in_the_way`]: another owner's, unexpired): then `Err` with that lock, read back
+    /// after the write, or `None` when none is in the way any more (it was released meanwhile).
     /// Taking it again as its owner (a retried call) succeeds.
     pub async fn acquire_lock(
         &self,
@@ -126,8 +133,8 @@ impl StateTable {
         now: i64,
         ttl_secs: i64,
     ) -> Result<Result<Lock, Option<Lock>>, TaskError> {
-        let condition = "attribute_not_exists(#owner) OR #owner = :owner OR #expiresAt < :now";
-        self.write_lock(target, owner, now, ttl_secs, condition, None).await
+        let written = self.write_lock(target, owner, now, ttl_secs, NOTHING_IN_THE_WAY, None).await?;
+        Ok(written.map_err(|holder| lock::in_the_way(holder.as_ref(), owner, now).cloned()))
     }
 
     /// Takes the target's lock over from `from` (an execution that has ended) for `owner`,

@@ -95,9 +95,7 @@ pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &s
     // Room for "-" and 8 hex digits within the 255-character limit.
     name.truncate(255 - 9);
     let name = name.trim_end_matches('-');
-    let digest = Sha256::digest(format!("{source_snapshot_arn}\n{target}").as_bytes());
-    let hash: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
-    format!("{name}-{hash}")
+    format!("{name}-{}", short_hash(&format!("{source_snapshot_arn}\n{target}"), 4))
 }
 
 /// The names swap mode uses beside the target `y`: `(temporary, retired)`, i.e.
@@ -105,8 +103,7 @@ pub fn copy_identifier(source_snapshot_identifier: &str, source_snapshot_arn: &s
 /// for the old `y` until it is deleted. The hash is of the snapshot being applied, so a
 /// re-run for the same snapshot finds the instances an earlier attempt left.
 pub fn swap_identifiers(target_identifier: &str, snapshot_arn: &str) -> (String, String) {
-    let digest = Sha256::digest(snapshot_arn.as_bytes());
-    let hash: String = digest[..SWAP_HASH_BYTES].iter().map(|b| format!("{b:02x}")).collect();
+    let hash = short_hash(snapshot_arn, SWAP_HASH_BYTES);
     let base = swap_base(target_identifier);
     (format!("{base}{TEMPORARY_INFIX}{hash}"), format!("{base}{RETIRED_INFIX}{hash}"))
 }
@@ -143,6 +140,19 @@ pub fn swap_role(name: &str, target_identifier: &str) -> Option<SwapRole> {
     };
     let is_hash = hash.len() == 2 * SWAP_HASH_BYTES && hash.bytes().all(|b| b.is_ascii_hexdigit());
     is_hash.then_some(role)
+}
+
+/// `rds-refresh-final-<target>-<8 hex of the execution>`: the final snapshot delete-target
+/// takes of `target_identifier`, one per execution, so a retried call names the same snapshot.
+pub fn final_snapshot_identifier(target_identifier: &str, execution: &str) -> String {
+    format!("rds-refresh-final-{}-{}", target_identifier.to_ascii_lowercase(), short_hash(execution, 4))
+}
+
+/// The first `bytes` bytes of the SHA-256 of `text`, as `2 * bytes` lower-case hex digits: the
+/// suffix that makes a derived name unique yet the same every time it is derived (a copy, swap
+/// mode's names, a final snapshot, the CLI's execution names).
+pub fn short_hash(text: &str, bytes: usize) -> String {
+    Sha256::digest(text.as_bytes()).iter().take(bytes).map(|b| format!("{b:02x}")).collect()
 }
 
 /// Checks a snapshot identifier that rds-refresh creates (1-255 characters).
@@ -218,6 +228,22 @@ mod tests {
         let long = "z".repeat(63);
         let (new, _) = swap_identifiers(&long, "arn");
         assert_eq!(swap_role(&new, &long), Some(SwapRole::Temporary));
+    }
+
+    #[test]
+    fn short_hashes_are_the_head_of_the_sha256() {
+        // SHA-256("abc") = ba7816bf 8f01cfea ... (FIPS 180-2, appendix B.1).
+        assert_eq!(short_hash("abc", 4), "ba7816bf");
+        assert_eq!(short_hash("abc", 3), "ba7816");
+    }
+
+    #[test]
+    fn the_final_snapshot_is_named_per_execution() {
+        let first = final_snapshot_identifier("Staging-DB", "arn:aws:states:us-west-2:1:execution:m:a");
+        assert!(first.starts_with("rds-refresh-final-staging-db-"), "{first}");
+        assert_eq!(first, final_snapshot_identifier("Staging-DB", "arn:aws:states:us-west-2:1:execution:m:a"));
+        assert_ne!(first, final_snapshot_identifier("Staging-DB", "arn:aws:states:us-west-2:1:execution:m:b"));
+        assert_eq!(check_snapshot_identifier(&first), Ok(()));
     }
 
     #[test]

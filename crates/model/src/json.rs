@@ -34,6 +34,9 @@ mod tests {
     fn a_schema_keeps_its_keywords_first_and_sorts_the_rest() {
         let schema = schemars::json_schema!({"type": "object", "title": "T", "properties": {"z": {}, "a": {}}});
         let text = schema_file(&schema);
-        assert_eq!(text, "{\n  \"title\": \"T\",\n  \"type\": \"object\",\n  \"properties\": {\n    \"a\": {},\n    \"z\": {}\n  }\n}\n");
+        assert_eq!(
+            text,
+            "{\n  \"title\": \"T\",\n  \"type\": \"object\",\n  \"properties\": {\n    \"a\": {},\n    \"z\": {}\n  }\n}\n"
+        );
     }
 }

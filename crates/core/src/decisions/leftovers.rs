@@ -5,15 +5,15 @@
 //! rds-refresh's tags. A stale temporary is a restore rds-refresh made and never served as `y`:
 //! the next successful refresh deletes it. A stale retired instance may be the only copy of
 //! `y`'s old data: it is reported, never deleted.
-use aws_sdk_rds::Client;
+//!
+//! The listing of the region is [`crate::rds::region_instances`]; which instances of it are
+//! leftovers is decided here.
 use aws_sdk_rds::types::DbInstance;
 
-use crate::TaskError;
-use crate::error::from_sdk;
+use crate::decisions::guards::check_opted_in;
 use crate::identifiers::{SwapRole, swap_role};
 use crate::model::InstanceRef;
 use crate::tags;
-use crate::tasks::describe_target::check_opted_in;
 
 pub use rds_refresh_model::Leftovers;
 
@@ -38,28 +38,6 @@ pub fn among(instances: &[DbInstance], target: &InstanceRef, source: &InstanceRe
         }
     }
     leftovers
-}
-
-/// The leftovers of swaps of `target` from `source` in the target's region.
-pub async fn find(
-    client: &Client,
-    target: &InstanceRef,
-    source: &InstanceRef,
-    current: &[&str],
-) -> Result<Leftovers, TaskError> {
-    Ok(among(&region_instances(client, target).await?, target, source, current))
-}
-
-/// Every instance of the target's region (RDS has no filter by name pattern or tag for
-/// instances): for the leftovers, and for the target itself when a caller needs both.
-pub async fn region_instances(client: &Client, target: &InstanceRef) -> Result<Vec<DbInstance>, TaskError> {
-    let mut pages = client.describe_db_instances().into_paginator().send();
-    let mut instances = Vec::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| from_sdk(&format!("DescribeDBInstances in {}", target.region), e))?;
-        instances.extend(page.db_instances.unwrap_or_default());
-    }
-    Ok(instances)
 }
 
 #[cfg(test)]

@@ -5,6 +5,11 @@
 //! timed out) never releases it: its successor takes the lock over instead of waiting out the
 //! expiry, once Step Functions says the holder has ended. A holder that cannot be described
 //! keeps the expiry rule: the lock is never taken from an execution that may still be running.
+//!
+//! Whether a lock stands in an execution's way is one rule, [`in_the_way`]: the state table
+//! writes the lock under the same rule as a DynamoDB condition (atomically), and reads back
+//! with it what kept the write from succeeding; the dry run and the repair apply it to the
+//! lock they read.
 
 use crate::executions::OwnerState;
 use crate::model::InstanceRef;
@@ -41,9 +46,16 @@ pub fn resolve(target: &InstanceRef, holder: &Lock, owner: &OwnerState) -> Confl
     }
 }
 
-/// Whether `holder` holds an unexpired lock at `now`.
-pub fn is_live(holder: &Lock, now: i64) -> bool {
-    holder.expires_at >= now
+/// The lock that keeps `owner` from taking the target's lock at `now`, if any: the recorded
+/// `holder` when it is another execution's and has not expired. Its own lock never stands in
+/// an execution's way (taking it again is a retried call), and an expired one never does (its
+/// execution died without releasing it; the expiry is after the state machine's own timeout,
+/// so it cannot still be running).
+///
+/// The state table's conditional write is the same rule: `attribute_not_exists(owner) OR
+/// owner = :me OR expiresAt < :now` holds exactly when this is `None`.
+pub fn in_the_way<'a>(holder: Option<&'a Lock>, owner: &str, now: i64) -> Option<&'a Lock> {
+    holder.filter(|holder| holder.owner != owner && holder.expires_at >= now)
 }
 
 #[cfg(test)]
@@ -80,8 +92,16 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_lives_until_it_expires() {
-        assert!(is_live(&holder(), 1_800_000_000));
-        assert!(!is_live(&holder(), 1_800_000_001));
+    fn another_executions_lock_is_in_the_way_until_it_expires() {
+        let holder = holder();
+        let next = "arn:aws:states:us-east-1:1:execution:refresh:b";
+        assert_eq!(in_the_way(Some(&holder), next, 1_800_000_000), Some(&holder), "it expires after that second");
+        assert_eq!(in_the_way(Some(&holder), next, 1_800_000_001), None);
+    }
+
+    #[test]
+    fn no_lock_and_ones_own_lock_are_never_in_the_way() {
+        assert_eq!(in_the_way(None, "arn:aws:states:us-east-1:1:execution:refresh:b", 0), None);
+        assert_eq!(in_the_way(Some(&holder()), &holder().owner, 0), None, "a retried call takes it again");
     }
 }

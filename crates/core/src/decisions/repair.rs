@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::leftovers::Leftovers;
+use crate::decisions::leftovers::Leftovers;
 use crate::model::Mode;
 
 /// The target instance as the repair sees it.

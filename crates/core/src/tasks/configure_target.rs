@@ -17,9 +17,8 @@ use crate::TaskError;
 use crate::error::from_sdk;
 use crate::instance_status::{StatusClass, classify};
 use crate::model::{InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, find_instance};
+use crate::rds::{Rds, configuration_of, find_instance};
 use crate::tags::{self, tag};
-use crate::tasks::describe_target::configuration_of;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

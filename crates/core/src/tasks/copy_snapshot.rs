@@ -1,17 +1,16 @@
 //! copy-snapshot: copies the chosen snapshot into the target region, or reuses the copy
-//! an earlier run made of it.
+//! an earlier run made of it (which: [`crate::decisions::copy`]).
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_rds::Client;
 use aws_sdk_rds::types::{DbSnapshot, Tag};
 
 use crate::TaskError;
+use crate::decisions::copy::{self, CopyPlan};
 use crate::error::{error_code, from_sdk};
-use crate::identifiers::copy_identifier;
 use crate::model::configuration::is_user_tag;
 use crate::model::{CopyOptions, CopyOrigin, CopyRef, InstanceRef, SnapshotRef, TargetConfiguration};
-use crate::rds::Rds;
+use crate::rds::{Rds, describe_snapshot};
 use crate::tags::{self, tag};
 
 /// RDS allows 50 tags on a resource; rds-refresh's own take five of them.
@@ -32,19 +31,19 @@ pub type Output = CopyRef;
 
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let Input { snapshot, source, target, copy, configuration } = input;
-    if snapshot.region == target.region {
+    let plan = copy::plan(&snapshot, &target);
+    let CopyPlan::CrossRegion { identifier: id } = &plan else {
         return Ok(CopyRef {
             identifier: snapshot.identifier,
             arn: snapshot.arn,
             region: target.region,
-            origin: CopyOrigin::SameRegion,
+            origin: plan.origin(false),
         });
-    }
+    };
     let client = rds.client(&target.region);
-    let id = copy_identifier(&snapshot.identifier, &snapshot.arn, &target.display_name());
-    if let Some(existing) = describe_snapshot(&client, &id).await? {
+    if let Some(existing) = describe_snapshot(&client, id).await? {
         tracing::info!(copy = %id, status = existing.status().unwrap_or("?"), "reusing the copy of an earlier run");
-        return Ok(copy_ref(&existing, &id, &target.region, CopyOrigin::Reused));
+        return Ok(copy_ref(&existing, id, &target.region, plan.origin(true)));
     }
     let tags = copy_tags(&rds, &snapshot, &source, &target).await?;
     let request = client
@@ -52,7 +51,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         // CopyDBSnapshot runs in the destination region and names a source in another
         // region by its ARN.
         .source_db_snapshot_identifier(&snapshot.arn)
-        .target_db_snapshot_identifier(&id)
+        .target_db_snapshot_identifier(id)
         .set_kms_key_id(copy.kms_key_id.clone())
         // A non-default option group does not cross regions: the copy takes the target's.
         .set_option_group_name(configuration.and_then(|c| c.option_group_name))
@@ -64,14 +63,14 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
                 TaskError::RdsRequestFailed(format!("CopyDBSnapshot {id}: the answer named no snapshot"))
             })?;
             tracing::info!(copy = %id, source = %snapshot.arn, "started the copy");
-            Ok(copy_ref(&copied, &id, &target.region, CopyOrigin::Copied))
+            Ok(copy_ref(&copied, id, &target.region, plan.origin(false)))
         }
         // A concurrent or lost earlier call made it first: the copy is the same either way.
         Err(error) if error_code(&error) == Some("DBSnapshotAlreadyExists") => {
-            let existing = describe_snapshot(&client, &id).await?.ok_or_else(|| {
+            let existing = describe_snapshot(&client, id).await?.ok_or_else(|| {
                 TaskError::RdsRequestFailed(format!("CopyDBSnapshot {id}: exists, but cannot be described"))
             })?;
-            Ok(copy_ref(&existing, &id, &target.region, CopyOrigin::Reused))
+            Ok(copy_ref(&existing, id, &target.region, plan.origin(true)))
         }
         Err(error) if error_code(&error) == Some("KMSKeyNotAccessibleFault") => {
             Err(TaskError::KmsKeyRequired(format!(
@@ -114,15 +113,6 @@ async fn copy_tags(
     tags.push(tag(tags::SOURCE, &source.display_name()));
     tags.push(tag(tags::TARGET, &target.display_name()));
     Ok(tags)
-}
-
-/// The snapshot `id` in the client's region, or `None` when there is none.
-pub async fn describe_snapshot(client: &Client, id: &str) -> Result<Option<DbSnapshot>, TaskError> {
-    match client.describe_db_snapshots().db_snapshot_identifier(id).send().await {
-        Ok(output) => Ok(output.db_snapshots.unwrap_or_default().into_iter().next()),
-        Err(error) if error_code(&error) == Some("DBSnapshotNotFound") => Ok(None),
-        Err(error) => Err(from_sdk(&format!("DescribeDBSnapshots {id}"), error)),
-    }
 }
 
 fn copy_ref(snapshot: &DbSnapshot, id: &str, region: &str, origin: CopyOrigin) -> CopyRef {

@@ -3,13 +3,13 @@
 //! before it has changed anything. A lock whose execution has ended without releasing it
 //! (stopped, timed out) is taken over once Step Functions says so (`DescribeExecution`), and
 //! the output names it; one whose holder cannot be described expires after the state
-//! machine's own timeout (see [`crate::lock`]).
+//! machine's own timeout (see [`crate::decisions::lock`]).
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
+use crate::decisions::lock::{self, Conflict, TakenOver};
 use crate::lambda::WithExecutions;
-use crate::lock::{self, Conflict, TakenOver};
 use crate::model::InstanceRef;
 use crate::rds::format_time;
 use crate::state::{LOCK_TTL_SECS, Lock, StateTable, now_secs};

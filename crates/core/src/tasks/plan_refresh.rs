@@ -1,23 +1,27 @@
 //! plan-refresh: the dry run (`"dryRun": true`). Runs every read of a refresh, with the same
 //! code and guards as the real steps, and reports what a refresh would do, and what would
-//! stop it, instead of doing it. Writes nothing, not even to the state table.
+//! stop it, instead of doing it. Writes nothing, not even to the state table. Every decision
+//! in the plan is the one the real step makes ([`crate::decisions`]): the lock's, the
+//! configuration's (through describe-target's `inspect`), the copy's origin, the delete's,
+//! the pruning's and the repair's.
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
+use crate::decisions::copy::{self, CopyPlan};
+use crate::decisions::deletion::{self, Deletion};
+use crate::decisions::leftovers;
+use crate::decisions::lock::{self, Conflict};
+use crate::decisions::pruning;
+use crate::decisions::repair::{self, LockView, Repair, TargetView};
 use crate::executions::OwnerState;
-use crate::identifiers::{copy_identifier, swap_identifiers};
+use crate::identifiers::{final_snapshot_identifier, swap_identifiers};
 use crate::lambda::WithExecutions;
-use crate::leftovers;
-use crate::lock::{self, Conflict, is_live};
-use crate::model::{InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
-use crate::rds::format_time;
-use crate::repair::{self, LockView, Repair, TargetView};
+use crate::model::{CopyOrigin, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
+use crate::rds::{check_fits_snapshot, describe_snapshot, format_time, own_copies, region_instances};
 use crate::state::{RdsAndState, now_secs};
-use crate::tasks::copy_snapshot::describe_snapshot;
-use crate::tasks::delete_target::final_snapshot_identifier;
-use crate::tasks::describe_target::{ConfigurationSource, check_fits_snapshot, inspect};
-use crate::tasks::{find_snapshot, prune_copies};
+use crate::tasks::describe_target::{ConfigurationSource, inspect};
+use crate::tasks::find_snapshot;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -107,6 +111,15 @@ pub struct WouldDelete {
     pub temporaries: Vec<String>,
 }
 
+/// The dry run's word for where the snapshot restored from would come from (`copy.action`).
+fn planned_action(origin: CopyOrigin) -> &'static str {
+    match origin {
+        CopyOrigin::Copied => "copy",
+        CopyOrigin::Reused => "reuse",
+        CopyOrigin::SameRegion => "same-region",
+    }
+}
+
 /// A guard's refusal goes into the plan; a failure to look (throttling, an RDS error) fails
 /// the dry run like any task, so it is retried or reported under its own name.
 fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError)) -> Result<Option<T>, TaskError> {
@@ -130,11 +143,10 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         |error: TaskError| refusals.push(Refusal { error: error.name().to_owned(), message: error.to_string() });
 
     let mut lock_seen = None;
-    if let Some(holder) = clients.state.current_lock(&target).await?
-        && is_live(&holder, now_secs())
-    {
+    let recorded = clients.state.current_lock(&target).await?;
+    if let Some(holder) = lock::in_the_way(recorded.as_ref(), &execution, now_secs()) {
         let owner = executions.owner_state(&holder.owner).await;
-        let conflict = lock::resolve(&target, &holder, &owner);
+        let conflict = lock::resolve(&target, holder, &owner);
         if let Conflict::Locked(message) = &conflict {
             refuse(TaskError::TargetLocked(message.clone()));
         }
@@ -159,26 +171,26 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
     }
 
     let copy = match &snapshot {
-        Some(snapshot) if snapshot.region == target.region => Some(PlannedCopy {
-            identifier: snapshot.identifier.clone(),
-            region: target.region.clone(),
-            action: "same-region".into(),
-        }),
         Some(snapshot) => {
-            let identifier = copy_identifier(&snapshot.identifier, &snapshot.arn, &target.display_name());
-            let exists = describe_snapshot(&clients.rds.client(&target.region), &identifier).await?.is_some();
+            let plan = copy::plan(snapshot, &target);
+            let found = match &plan {
+                CopyPlan::CrossRegion { identifier } => {
+                    describe_snapshot(&clients.rds.client(&target.region), identifier).await?.is_some()
+                }
+                CopyPlan::SameRegion => false,
+            };
             Some(PlannedCopy {
-                identifier,
+                identifier: plan.identifier(snapshot).to_owned(),
                 region: target.region.clone(),
-                action: (if exists { "reuse" } else { "copy" }).into(),
+                action: planned_action(plan.origin(found)).into(),
             })
         }
         None => None,
     };
     let copies = match &copy {
         Some(copy) => {
-            let own = prune_copies::own_copies(&clients.rds.client(&target.region), &request.source, &target).await?;
-            prune_copies::choose(own, &copy.identifier, request.copy.retain).1
+            let own = own_copies(&clients.rds.client(&target.region), &request.source, &target).await?;
+            pruning::choose(own, &copy.identifier, request.copy.retain).1
         }
         None => Vec::new(),
     };
@@ -187,7 +199,7 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         .map(|snapshot| swap_identifiers(&target.db_instance_identifier, &snapshot.arn))
         .unwrap_or_default();
     // One listing of the target's region serves the leftovers and the repair's view.
-    let instances = leftovers::region_instances(&clients.rds.client(&target.region), &target).await?;
+    let instances = region_instances(&clients.rds.client(&target.region), &target).await?;
     let leftovers = leftovers::among(&instances, &target, &request.source, &[current.0.as_str(), current.1.as_str()]);
     let would_repair = match lock_seen.as_ref() {
         Some(LockSeen { would_take_over: true, holder_status: Some(status), .. }) => {
@@ -199,10 +211,30 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         _ => None,
     };
     let exists = inspected.as_ref().is_some_and(|i| i.exists);
+    // What delete-target would do to the target as it is now, with this run's copy.
+    let target_instance =
+        instances.iter().find(|i| i.db_instance_identifier() == Some(target.db_instance_identifier.as_str()));
+    let deletion = copy.as_ref().map(|copy| {
+        deletion::decide(
+            &target,
+            &request.source,
+            target_instance,
+            &copy.identifier,
+            request.target.allow_disable_deletion_protection,
+            request.target.final_snapshot,
+        )
+    });
+    let (deletes_target, takes_final_snapshot) = match deletion {
+        Some(Ok(Deletion::Delete { final_snapshot, .. })) => (true, final_snapshot),
+        Some(Ok(Deletion::Keep(_))) => (false, false),
+        // A guard refuses (the refusal is in the plan: describe-target checks the same guards),
+        // or there is no snapshot to restore: what the refresh would delete once it may.
+        Some(Err(_)) | None => (exists, exists && request.target.final_snapshot),
+    };
     let would_delete = WouldDelete {
-        instance: exists.then(|| target.clone()),
-        final_snapshot: (exists && request.target.final_snapshot)
-            .then(|| final_snapshot_identifier(&target, &execution)),
+        instance: deletes_target.then(|| target.clone()),
+        final_snapshot: takes_final_snapshot
+            .then(|| final_snapshot_identifier(&target.db_instance_identifier, &execution)),
         copies,
         temporaries: leftovers.temporaries,
     };

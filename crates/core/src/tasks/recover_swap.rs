@@ -2,13 +2,16 @@
 //! before the old target was renamed removes the temporary instance; a failure after the
 //! old target was renamed but before the new one took its name renames the old one back.
 //! After the switch there is nothing to undo: the new target serves (once its rename is done).
+//! Which of these it is: [`crate::decisions::recovery::decide`].
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
+use crate::decisions::recovery;
 use crate::model::{InstanceRef, Mode};
-use crate::rds::{Rds, delete_temporary, find_instance};
-use crate::tasks::rename_target::rename;
+use crate::rds::{Rds, delete_temporary, find_instance, rename};
+
+pub use crate::decisions::recovery::Recovery;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -18,20 +21,6 @@ pub struct Input {
     pub mode: Mode,
     /// describe-target's output; `null` when the run failed before it (nothing to undo).
     pub target_state: Option<crate::tasks::describe_target::Output>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum Recovery {
-    /// Nothing to undo.
-    None,
-    /// The temporary instance is being deleted; the target was never touched.
-    RemovedTemporary,
-    /// The old target is being renamed back to the target's name: wait for it.
-    RenamedBack,
-    /// The switch had happened: the new target has the name (and may still be finishing
-    /// its rename): wait for it. A re-run finishes the swap.
-    Switched,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -44,24 +33,23 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let names = input.target_state.as_ref().and_then(|state| state.swap.as_ref());
     let (Mode::Swap, Some(names)) = (input.mode, names) else { return Ok(Output { recovery: Recovery::None }) };
     let client = rds.client(&input.target.region);
-    let target = find_instance(&client, &input.target.db_instance_identifier).await?;
-    let retired = find_instance(&client, &names.retired).await?;
-    let temporary = find_instance(&client, &names.temporary).await?;
-    let recovery = match (target, retired, temporary) {
-        // Renamed away, the new one not yet in its place: put the old one back.
-        (None, Some(_), _) => {
+    let status = |instance: Option<aws_sdk_rds::types::DbInstance>| {
+        instance.map(|instance| instance.db_instance_status().unwrap_or("unknown").to_owned())
+    };
+    let target = status(find_instance(&client, &input.target.db_instance_identifier).await?);
+    let retired = status(find_instance(&client, &names.retired).await?);
+    let temporary = status(find_instance(&client, &names.temporary).await?);
+    let recovery = recovery::decide(target.as_deref(), retired.as_deref(), temporary.as_deref());
+    match recovery {
+        Recovery::RenamedBack => {
             rename(&client, &input.source, &input.target.named(&names.retired), &input.target.db_instance_identifier)
                 .await?;
-            Recovery::RenamedBack
         }
-        // Not switched: the target serves; the temporary instance goes.
-        (Some(_), None, Some(temporary)) if temporary.db_instance_status() != Some("deleting") => {
+        Recovery::RemovedTemporary => {
             delete_temporary(&client, &names.temporary).await?;
-            Recovery::RemovedTemporary
         }
-        (Some(_), Some(_), _) => Recovery::Switched,
-        _ => Recovery::None,
-    };
+        Recovery::Switched | Recovery::None => {}
+    }
     tracing::info!(target = %input.target.display_name(), ?recovery, "recovered the swap");
     Ok(Output { recovery })
 }

@@ -2,7 +2,7 @@
 //! when a refresh execution ends `ABORTED`, `TIMED_OUT` or `FAILED` ("Step Functions
 //! Execution Status Change"). Such an execution ran none of its failure path (a `FAILED` one
 //! normally did): the target may have lost its name mid-swap and the lock is still its own.
-//! This task looks at the target's region, decides ([`crate::repair::decide`]) and starts the
+//! This task looks at the target's region, decides ([`crate::decisions::repair::decide`]) and starts the
 //! repair: renames the old target back, deletes new instances left beside it, releases the
 //! lock if the stopped execution still holds it; the state machine waits for the target,
 //! re-runs a refresh where only one can bring the target back, and notifies.
@@ -11,15 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::TaskError;
+use crate::decisions::leftovers;
+use crate::decisions::lock;
+use crate::decisions::repair::{self, LockView, Repair, TargetView};
 use crate::executions::OwnerState;
 use crate::lambda::{WithExecutions, parse_input};
-use crate::leftovers;
-use crate::lock::is_live;
 use crate::model::{InstanceRef, Mode, RefreshRequest};
-use crate::rds::delete_temporary;
-use crate::repair::{self, LockView, Repair, TargetView};
+use crate::rds::{delete_temporary, region_instances, rename};
 use crate::state::{RdsAndState, now_secs};
-use crate::tasks::rename_target::rename;
 
 /// The EventBridge event (only the fields read; the event has more).
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -120,7 +119,7 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
     let lock = lock_view(&clients, &target, &execution_arn).await?;
     let client = clients.clients.rds.client(&target.region);
     // One listing of the region: the target, and what swaps left beside it.
-    let instances = leftovers::region_instances(&client, &target).await?;
+    let instances = region_instances(&client, &target).await?;
     let seen = TargetView::among(&instances, &target.db_instance_identifier);
     let left = leftovers::among(&instances, &target, &request.source, &[]);
     let rerun_allowed = repair::may_rerun(&status, &name);
@@ -178,15 +177,14 @@ pub async fn lock_view(
     target: &InstanceRef,
     stopped: &str,
 ) -> Result<LockView, TaskError> {
-    let Some(lock) = clients.clients.state.current_lock(target).await? else { return Ok(LockView::Free) };
-    if lock.owner == stopped {
+    let Some(recorded) = clients.clients.state.current_lock(target).await? else { return Ok(LockView::Free) };
+    // Its own lock, expired or not: the stopped execution never released it.
+    if recorded.owner == stopped {
         return Ok(LockView::HeldByStopped);
     }
-    if !is_live(&lock, now_secs()) {
-        return Ok(LockView::Free);
-    }
-    Ok(match clients.executions.owner_state(&lock.owner).await {
+    let Some(holder) = lock::in_the_way(Some(&recorded), stopped, now_secs()) else { return Ok(LockView::Free) };
+    Ok(match clients.executions.owner_state(&holder.owner).await {
         OwnerState::Ended(_) => LockView::Free,
-        OwnerState::Running | OwnerState::Unknown(_) => LockView::HeldByOther(lock.owner),
+        OwnerState::Running | OwnerState::Unknown(_) => LockView::HeldByOther(holder.owner.clone()),
     })
 }

@@ -1,15 +1,16 @@
 //! restore-target: restores the target instance from the snapshot copy, with every setting
 //! of its configuration that RestoreDBInstanceFromDBSnapshot accepts (configure-target
-//! applies the rest once it is available).
+//! applies the rest once it is available). Never over an instance, except its own earlier
+//! restore ([`crate::decisions::restore`]).
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
+use crate::decisions::restore::{self, Restore};
 use crate::error::{error_code, from_sdk};
 use crate::model::{CopyRef, InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, find_instance};
+use crate::rds::{Rds, describe_snapshot, find_instance};
 use crate::tags::{self, tag};
-use crate::tasks::copy_snapshot::describe_snapshot;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -39,27 +40,19 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
     let client = rds.client(&target.region);
     let id = restore_as.as_ref().unwrap_or(&target.db_instance_identifier);
     let target = target.named(id);
-    if let Some(existing) = find_instance(&client, id).await? {
-        // The temporary instance of an earlier, failed swap, being removed: wait for it.
-        if existing.db_instance_status() == Some("deleting") {
-            return Err(TaskError::NotReady(format!("{} is still being deleted", target.display_name())));
-        }
+    let existing = find_instance(&client, id).await?;
+    if let (Restore::AlreadyRestored, Some(existing)) =
+        (restore::decide(&target, existing.as_ref(), &copy.identifier)?, &existing)
+    {
         // An earlier attempt of this refresh restored it already (its call may have been
         // answered after the state's timeout): go on with it.
-        if tags::restoring_from(existing.tag_list()).as_ref() == Some(&copy.identifier) {
-            tracing::info!(target = %target.display_name(), "already restored from this copy");
-            return Ok(Output {
-                arn: existing.db_instance_arn().unwrap_or_default().to_owned(),
-                status: existing.db_instance_status().unwrap_or("unknown").to_owned(),
-            });
-        }
-        return Err(TaskError::TargetExists(format!(
-            "{} already exists (status {}); refusing to restore over it",
-            target.display_name(),
-            existing.db_instance_status().unwrap_or("unknown")
-        )));
+        tracing::info!(target = %target.display_name(), "already restored from this copy");
+        return Ok(Output {
+            arn: existing.db_instance_arn().unwrap_or_default().to_owned(),
+            status: existing.db_instance_status().unwrap_or("unknown").to_owned(),
+        });
     }
-    let mut restore = client
+    let mut request = client
         .restore_db_instance_from_db_snapshot()
         .db_instance_identifier(id)
         .db_snapshot_identifier(&copy.identifier)
@@ -77,9 +70,9 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         let allocated_storage = config.allocated_storage.map(|wanted| wanted.max(snapshot_storage.unwrap_or(0)));
         let (iops, storage_throughput) = config.provisioned_performance(allocated_storage.or(snapshot_storage));
         for (key, value) in &config.tags {
-            restore = restore.tags(tag(key, value));
+            request = request.tags(tag(key, value));
         }
-        restore = restore
+        request = request
             .set_db_instance_class(config.db_instance_class)
             .set_db_subnet_group_name(config.db_subnet_group_name)
             .set_vpc_security_group_ids(Some(config.vpc_security_group_ids).filter(|ids| !ids.is_empty()))
@@ -102,7 +95,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             .set_ca_certificate_identifier(config.ca_certificate_identifier)
             .set_license_model(config.license_model);
     }
-    match restore.send().await {
+    match request.send().await {
         Ok(output) => {
             let instance = output.db_instance.as_ref();
             tracing::info!(target = %target.display_name(), snapshot = %copy.identifier, "restore started");

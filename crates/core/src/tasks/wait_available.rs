@@ -10,9 +10,8 @@ use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use crate::TaskError;
 use crate::instance_status::{StatusClass, classify};
 use crate::model::{Downtime, Endpoint, InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, find_instance, format_time};
+use crate::rds::{Rds, configuration_of, find_instance, format_time};
 use crate::tags;
-use crate::tasks::describe_target::configuration_of;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -4,8 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
 use crate::model::CopyRef;
-use crate::rds::Rds;
-use crate::tasks::copy_snapshot::describe_snapshot;
+use crate::rds::{Rds, describe_snapshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

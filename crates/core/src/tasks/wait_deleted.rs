@@ -6,8 +6,7 @@ use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 
 use crate::TaskError;
 use crate::model::InstanceRef;
-use crate::rds::{Rds, find_instance, format_time};
-use crate::tasks::delete_target::tag_final_snapshot;
+use crate::rds::{Rds, find_instance, format_time, tag_final_snapshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

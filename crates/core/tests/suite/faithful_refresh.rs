@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_rds::types::Tag;
 use rds_refresh_core::model::{CopyOrigin, TargetConfiguration};
+use rds_refresh_core::rds::configuration_of;
 use rds_refresh_core::tags;
-use rds_refresh_core::tasks::describe_target::configuration_of;
 use rds_refresh_test_support::local_run::{
     SOURCE_REGION, TARGET_REGION, input, input_with, refresh_local, seed_source,
 };

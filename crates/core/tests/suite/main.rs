@@ -10,6 +10,7 @@ mod definition;
 mod end_to_end;
 mod faithful_refresh;
 mod handlers;
+mod mocked;
 mod permissions;
 mod permissions_by_arn;
 mod safety;

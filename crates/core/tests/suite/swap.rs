@@ -3,8 +3,8 @@
 //! failure at any step leaves a `y` that serves, and a re-run completes the refresh.
 
 use rds_refresh_core::model::{Mode, TargetConfiguration};
+use rds_refresh_core::rds::configuration_of;
 use rds_refresh_core::tags;
-use rds_refresh_core::tasks::describe_target::configuration_of;
 use rds_refresh_test_support::local_run::{
     SWAP_STEPS, TARGET_REGION, for_each_step, input, input_with, refresh_local, refresh_local_with, seed_source,
 };

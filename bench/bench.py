@@ -1,5 +1,5 @@
-"""The benchmarks behind docs/benchmarks.md: cold start (Rust task vs boto3 reference), binary
-sizes, whole refreshes in both modes, and how a refresh's transitions grow with the restore
+"""The benchmarks behind docs/benchmarks.md: cold start (the Rust binary, per task, vs the boto3
+reference), the binary's size, whole refreshes in both modes, and how a refresh's transitions grow with the restore
 time (a model of the definition's polling, checked against measured runs). Run by
 scripts/bench; see `scripts/bench --help`."""
 
@@ -49,8 +49,13 @@ DOWNTIME_WAITS = {"swap": ["WaitRetired", "WaitPromoted"], "replace": ["WaitDele
 MODES = ["swap", "replace"]
 
 
-def task_names() -> list[str]:
-    return sorted(p.parent.parent.name for p in (ROOT / "tasks").glob("*/src/main.rs"))
+# The one Lambda binary: every function deploys it and it runs the task its `_HANDLER` names.
+BINARY = "rds-refresh-lambda"
+
+
+def handler_names() -> list[str]:
+    """The tasks the binary dispatches on (`_HANDLER`): the values of statemachine/functions.json."""
+    return sorted(set(json.loads((ROOT / "statemachine/functions.json").read_text()).values()))
 
 
 ELF_MACHINES = {"x86_64": 0x3E, "amd64": 0x3E, "aarch64": 0xB7, "arm64": 0xB7}
@@ -66,35 +71,33 @@ def runs_here(path: Path) -> bool:
     return header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == wanted and os.access(path, os.X_OK)
 
 
-def find_binaries(tasks: list[str]) -> tuple[dict[str, Path], str, str | None]:
-    """The release binaries: cargo-lambda's (what scripts/check-deploy builds and SAM deploys)
-    when they are all there and run on this machine; otherwise `cargo build --release`'s."""
+def find_binary() -> tuple[Path, str, str | None]:
+    """The release binary: cargo-lambda's (what scripts/check-deploy builds and SAM deploys)
+    when it is there and runs on this machine; otherwise `cargo build --release`'s."""
     target = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
-    lambda_bins = {task: target / "lambda" / task / "bootstrap" for task in tasks}
-    if all(runs_here(path) for path in lambda_bins.values()):
-        binaries = lambda_bins
-        described = "`cargo lambda build --release`'s `target/lambda/<task>/bootstrap`, as scripts/check-deploy builds them"
+    lambda_binary = target / "lambda" / BINARY / "bootstrap"
+    if runs_here(lambda_binary):
+        binary = lambda_binary
+        described = (f"`cargo lambda build --release`'s `target/lambda/{BINARY}/bootstrap`, "
+                     "as scripts/check-deploy builds it")
     else:
-        say("target/lambda/<task>/bootstrap is missing or not built for this machine: "
+        say(f"target/lambda/{BINARY}/bootstrap is missing or not built for this machine: "
             "building with cargo build --release instead")
-        # The tasks only: the CLI is not a function.
-        build = ["cargo", "build", "--quiet", "--release", "--workspace", "--exclude", "rds-refresh-cli", "--bins"]
-        subprocess.run(build, cwd=ROOT, check=True)
-        binaries = {task: target / "release" / task for task in tasks}
-        described = "`cargo build --release`'s `target/release/<task>` (cargo-lambda's were missing)"
-    missing = [str(path) for path in binaries.values() if not runs_here(path)]
-    if missing:
-        raise BenchError(f"missing release binaries: {', '.join(missing)}")
-    # What goes into the binaries (not the tests); a heuristic, by modification time.
-    sources = [p for p in (ROOT / "tasks").glob("*/src/**/*.rs")] + list((ROOT / "tasks").glob("*/Cargo.toml"))
-    newest_source = max(p.stat().st_mtime for p in sources)
-    oldest_binary = min(p.stat().st_mtime for p in binaries.values())
+        # The function binary only: the CLI is not a function.
+        subprocess.run(["cargo", "build", "--quiet", "--release", "--bin", BINARY], cwd=ROOT, check=True)
+        binary = target / "release" / BINARY
+        described = f"`cargo build --release`'s `target/release/{BINARY}` (cargo-lambda's was missing)"
+    if not runs_here(binary):
+        raise BenchError(f"missing release binary: {binary}")
+    # What goes into the binary (not the tests); a heuristic, by modification time.
+    crates = [ROOT / "crates", ROOT / "tasks"]
+    sources = [p for c in crates for p in c.glob("*/src/**/*.rs")] + [p for c in crates for p in c.glob("*/Cargo.toml")]
     stale = None
-    if newest_source > oldest_binary:
-        stale = ("some sources are newer than the binaries measured: run scripts/check-deploy "
+    if sources and max(p.stat().st_mtime for p in sources) > binary.stat().st_mtime:
+        stale = ("some sources are newer than the binary measured: run scripts/check-deploy "
                  "(or cargo lambda build --release) before scripts/bench.")
         say(f"warning: {stale}")
-    return binaries, described, stale
+    return binary, described, stale
 
 
 def command_output(command: list[str]) -> str:
@@ -202,22 +205,21 @@ def main() -> int:
     try:
         definition = Definition(DEFINITION)
         check_timed_holds(definition)
-        tasks = task_names()
-        binaries, binaries_text, stale = find_binaries(tasks)
-        # One folder of the release binaries under their task names (cargo-lambda names each
-        # `bootstrap`), for the cold starts and for scripts/refresh-local --bin-dir.
-        bin_dir = work / "bin"
-        bin_dir.mkdir()
-        for task, path in binaries.items():
-            (bin_dir / task).symlink_to(path.resolve())
+        handlers = handler_names()
+        bench_tasks = coldstart.QUICK_TASKS if args.quick else coldstart.TASKS
+        unknown = sorted(set(bench_tasks) - set(handlers))
+        if unknown:
+            raise BenchError(f"not handlers of statemachine/functions.json: {', '.join(unknown)}")
+        # One binary for every task (cargo-lambda names it `bootstrap`): the cold starts start it
+        # with _HANDLER=<task>, scripts/refresh-local --binary runs it behind every Task state.
+        binary, binaries_text, stale = find_binary()
         (work / "coldstart").mkdir()
 
         emulator = Emulator()
         say(f"RDS emulator at {emulator.url}")
 
-        bench_tasks = coldstart.QUICK_TASKS if args.quick else coldstart.TASKS
         say(f"cold start: {', '.join(bench_tasks)}; {runs} runs each, Rust and Python alternating")
-        cold = coldstart.ColdStart(emulator, bin_dir, work / "coldstart")
+        cold = coldstart.ColdStart(emulator, binary, work / "coldstart")
         cold_results = cold.measure(bench_tasks, runs)
 
         say(f"refreshes with every transition held for a set time: {refresh_runs} per mode")
@@ -225,7 +227,7 @@ def main() -> int:
         holds = {kind: {"seconds": seconds} for kind, seconds in TIMED_HOLDS.items()}
         for index in range(refresh_runs):
             for mode in (MODES if index % 2 == 0 else MODES[::-1]):
-                run = run_refresh(emulator, definition, bin_dir, work, mode, holds)
+                run = run_refresh(emulator, definition, binary, work, mode, holds)
                 say(f"  {mode}: {run.execution_seconds:.2f} s, downtime {run.downtime_seconds:.2f} s, "
                     f"{run.totals.transitions} transitions")
                 timed.append(run)
@@ -250,7 +252,7 @@ def main() -> int:
                     raise BenchError(f"{state} (the downtime of {mode} mode) is not a wait state of the definition")
         bases = {}
         for mode in MODES:
-            run = run_refresh(emulator, definition, bin_dir, work, mode, {})
+            run = run_refresh(emulator, definition, binary, work, mode, {})
             if run.totals.retries:
                 raise BenchError(f"the {mode} refresh with no holds still polled: {run.totals.retries}")
             bases[mode] = run.totals
@@ -267,7 +269,7 @@ def main() -> int:
             holds = {STEPS[step][1]: {"reads": n} for step, n in polls.items() if n > 0}
             for mode in MODES:
                 predicted = predict(definition, bases[mode], polls)
-                run = run_refresh(emulator, definition, bin_dir, work, mode, holds)
+                run = run_refresh(emulator, definition, binary, work, mode, holds)
                 compare(predicted, run.totals, f"{mode}, restore {restore} min, holds {holds}")
                 downtime = sum(policies[waits[s]].elapsed(polls[waits[s]]) for s in DOWNTIME_WAITS[mode])
                 growth.append({
@@ -301,12 +303,13 @@ def main() -> int:
             right_tick=lambda y: f"${y * report.PRICES['transition']:.5f}",
         )
 
-        sizes = {task: path.stat().st_size for task, path in binaries.items()}
+        size = binary.stat().st_size
         elapsed = time.perf_counter() - started
         context = {
             "quick": args.quick, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "elapsed": elapsed, "machine": machine_info(), "binaries": binaries_text, "stale": stale,
-            "runs": runs, "coldstart": cold_results, "summary": coldstart.summary, "sizes": sizes,
+            "runs": runs, "coldstart": cold_results, "summary": coldstart.summary,
+            "binary": BINARY, "binary_size": size, "handlers": handlers,
             "timed": timed, "timed_summary": timed_summary, "timed_holds": TIMED_HOLDS, "memory_mb": mem,
             "growth": growth, "bases": bases, "policies": policies, "restore_minutes": RESTORE_MINUTES,
             "typical_restore": TYPICAL_RESTORE, "restore_policy": policies["restore"],

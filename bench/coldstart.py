@@ -1,5 +1,6 @@
-"""Cold start: a fresh process handling one event against the emulator, Rust task binary versus
-the Python reference (python_reference.py), interleaved so that drift hits both alike."""
+"""Cold start: a fresh process handling one event against the emulator, the Rust binary (started
+for one task by `_HANDLER`, as each function starts it) versus the Python reference
+(python_reference.py), interleaved so that drift hits both alike."""
 
 from __future__ import annotations
 
@@ -14,11 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import SOURCE, TARGET, BenchError, Emulator, RuntimeApi, function_env, say
+from harness import BenchError, Emulator, RuntimeApi, function_env, say
 
 PYTHON_REFERENCE = Path(__file__).resolve().parent / "python_reference.py"
 EXECUTION = "arn:aws:states:us-west-2:123456789012:execution:rds-refresh:bench"
-COPY_ID = "rds-refresh-x-2026-11-23-bench"
 GONE = "y-gone"  # an instance that does not exist: wait-deleted's success
 
 # Benchmarked tasks, in the order a refresh runs them: each has an event that succeeds again
@@ -88,9 +88,9 @@ def peak_rss_kib(pid: int) -> int:
 
 
 class ColdStart:
-    def __init__(self, emulator: Emulator, bin_dir: Path, work: Path) -> None:
+    def __init__(self, emulator: Emulator, binary: Path, work: Path) -> None:
         self.emulator = emulator
-        self.bin_dir = bin_dir
+        self.binary = binary  # the one Lambda binary; the task is chosen by _HANDLER
         self.work = work
         self.closing: list[threading.Thread] = []
 
@@ -98,9 +98,10 @@ class ColdStart:
         for thread in self.closing:
             thread.join()
 
-    def command(self, language: str, task: str) -> list[str]:
+    def command(self, language: str) -> list[str]:
+        """The process to start; function_env's `_HANDLER` names the task to both."""
         if language == "rust":
-            return [str(self.bin_dir / task)]
+            return [str(self.binary)]
         return [sys.executable, str(PYTHON_REFERENCE)]
 
     def run_once(self, language: str, task: str, event: dict, timeout: float = 60) -> tuple[Sample, dict]:
@@ -114,7 +115,7 @@ class ColdStart:
         log = self.work / f"{language}-{task}.log"
         with open(log, "wb") as output:
             started = time.perf_counter()
-            process = subprocess.Popen(self.command(language, task), env=env, stdin=subprocess.DEVNULL,
+            process = subprocess.Popen(self.command(language), env=env, stdin=subprocess.DEVNULL,
                                        stdout=output, stderr=output, cwd=self.work)
         peak_kib = None
         try:
@@ -149,21 +150,26 @@ class ColdStart:
     def events(self) -> dict:
         """Each task's event, made as the state machine makes them: from the outputs of the
         tasks before it (a first, unmeasured Rust run of each), so each is a real input."""
-        request = {"source": SOURCE, "target": {**TARGET, "allowDisableDeletionProtection": True}, "mode": "swap"}
+        source, target = self.emulator.source, self.emulator.target
+        request = {"source": source, "target": {**target, "allowDisableDeletionProtection": True}, "mode": "swap"}
         events = {"check-input": request}
         _, checked = self.run_once("rust", "check-input", request)
         request = checked["request"]
-        events["lock-target"] = {"target": TARGET, "execution": EXECUTION, "action": "acquire"}
+        events["lock-target"] = {"target": target, "execution": EXECUTION, "action": "acquire"}
         events["find-snapshot"] = request
         _, snapshot = self.run_once("rust", "find-snapshot", request)
         events["describe-target"] = {"source": request["source"], "target": request["target"], "snapshot": snapshot}
-        copy = self.emulator.rds(TARGET["region"]).copy_db_snapshot(
-            SourceDBSnapshotIdentifier=snapshot["arn"], TargetDBSnapshotIdentifier=COPY_ID,
-            SourceRegion=SOURCE["region"])["DBSnapshot"]
-        events["wait-copied"] = {"copy": {"identifier": COPY_ID, "arn": copy["DBSnapshotArn"],
-                                          "region": TARGET["region"], "origin": "copied"}}
-        events["wait-available"] = {"target": TARGET}
-        events["wait-deleted"] = {"target": {**TARGET, "dbInstanceIdentifier": GONE}}
+        if snapshot["identifier"] != self.emulator.newest_snapshot():
+            raise BenchError(f"find-snapshot chose {snapshot['identifier']}, not the seeded world's newest "
+                             f"available snapshot {self.emulator.newest_snapshot()}")
+        copy_id = f"rds-refresh-{snapshot['identifier']}-bench"
+        copy = self.emulator.rds(target["region"]).copy_db_snapshot(
+            SourceDBSnapshotIdentifier=snapshot["arn"], TargetDBSnapshotIdentifier=copy_id,
+            SourceRegion=source["region"])["DBSnapshot"]
+        events["wait-copied"] = {"copy": {"identifier": copy_id, "arn": copy["DBSnapshotArn"],
+                                          "region": target["region"], "origin": "copied"}}
+        events["wait-available"] = {"target": target}
+        events["wait-deleted"] = {"target": {**target, "dbInstanceIdentifier": GONE}}
         return events
 
     def check_same_work(self, tasks: list[str], events: dict) -> None:

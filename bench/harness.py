@@ -12,20 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The emulator's launcher and control client, shared with its own tests.
+# The emulator's launcher and control client, shared with its own tests and the demo.
 sys.path.insert(0, str(ROOT / "local/emulator"))
 from emulator_process import EmulatorProcess  # noqa: E402
 
-SOURCE = {"region": "us-east-1", "dbInstanceIdentifier": "x"}
-TARGET = {"region": "us-west-2", "dbInstanceIdentifier": "y"}
 STATE_TABLE = "rds-refresh-state"  # what the emulator creates and scripts/refresh-local names
-
-# Creation times of x's manual snapshots, oldest first; the newest is the one a refresh picks.
-SNAPSHOTS = {
-    "x-2026-11-21": "2026-11-21T05:10:00Z",
-    "x-2026-11-22": "2026-11-22T05:10:00Z",
-    "x-2026-11-23": "2026-11-23T05:10:00Z",
-}
+# The world every measurement starts from, declared in local/emulator/worlds.json: x (the
+# source) with dated snapshots, y (the target) configured, deletion-protected and opted in.
+WORLD = "standard"
 
 
 class BenchError(Exception):
@@ -43,6 +37,7 @@ class Emulator(EmulatorProcess):
             super().__init__("--state-table", STATE_TABLE, python=str(python))
         except RuntimeError as error:
             raise BenchError(str(error)) from None
+        self.world: dict | None = None  # what seed() created
 
     def calls(self) -> dict:
         """The RDS calls since the last clear: {"calls": {action: n}, "log": [...]}. The log also
@@ -63,41 +58,38 @@ class Emulator(EmulatorProcess):
         if transitions:
             self.control("POST", "transitions", transitions)
 
-    def seed(self) -> None:
-        """Forgets everything, then: x with three manual snapshots (the automated one made at
-        its creation is made the oldest) and y, configured and opted in to refreshes from x."""
-        self.control("POST", "reset")
-        source = self.rds(SOURCE["region"])
-        x = SOURCE["dbInstanceIdentifier"]
-        source.create_db_instance(DBInstanceIdentifier=x, Engine="postgres", DBInstanceClass="db.r6g.large",
-                                  MasterUsername="postgres", MasterUserPassword="bench-only-password",
-                                  AllocatedStorage=20)
-        for snapshot in source.describe_db_snapshots(DBInstanceIdentifier=x)["DBSnapshots"]:
-            self.control("POST", "snapshot-status", {"region": SOURCE["region"],
-                                                     "snapshotIdentifier": snapshot["DBSnapshotIdentifier"],
-                                                     "snapshotCreateTime": "2026-11-20T05:10:00Z"})
-        for identifier, created in SNAPSHOTS.items():
-            source.create_db_snapshot(DBInstanceIdentifier=x, DBSnapshotIdentifier=identifier)
-            self.control("POST", "snapshot-status", {"region": SOURCE["region"], "snapshotIdentifier": identifier,
-                                                     "snapshotCreateTime": created})
-        self.rds(TARGET["region"]).create_db_instance(
-            DBInstanceIdentifier=TARGET["dbInstanceIdentifier"], Engine="postgres", DBInstanceClass="db.t3.medium",
-            MasterUsername="postgres", MasterUserPassword="bench-only-password", AllocatedStorage=20,
-            MultiAZ=True, VpcSecurityGroupIds=["sg-0de70000000000001"],
-            PreferredMaintenanceWindow="sun:05:00-sun:05:30", BackupRetentionPeriod=7, DeletionProtection=True,
-            Tags=[{"Key": "team", "Value": "analytics"},
-                  {"Key": "rds-refresh:source", "Value": f"{SOURCE['region']}/{x}"}],
-        )
+    def seed(self, world: str = WORLD, **options) -> dict:
+        """Forgets everything, then seeds `world` (POST /_emulator/seed); what it created is
+        kept in `self.world` (each instance's identifier, ARN, snapshots, ...)."""
+        try:
+            self.world = super().seed(world, **{"reset": True, **options})
+        except RuntimeError as error:
+            raise BenchError(str(error)) from None
+        return self.world
 
-    def newest_snapshot_arn(self) -> str:
-        newest = max(SNAPSHOTS, key=SNAPSHOTS.get)
-        snapshot = self.rds(SOURCE["region"]).describe_db_snapshots(DBSnapshotIdentifier=newest)["DBSnapshots"][0]
-        return snapshot["DBSnapshotArn"]
+    def instance(self, name: str) -> dict:
+        """The seeded instance `name` of the world ("x", "y") as a request names it."""
+        seeded = self.world["instances"][name]
+        return {"region": seeded["region"], "dbInstanceIdentifier": seeded["dbInstanceIdentifier"]}
+
+    @property
+    def source(self) -> dict:
+        return self.instance("x")
+
+    @property
+    def target(self) -> dict:
+        return self.instance("y")
+
+    def newest_snapshot(self) -> str:
+        """The identifier of x's newest available snapshot: the one a refresh picks."""
+        return self.world["instances"]["x"]["newestAvailableSnapshot"]
 
 
 def function_env(name: str, endpoint: str, runtime_api: str) -> dict:
-    """What a function process gets, as in scripts/refresh-local's runner: dummy credentials,
-    the emulator as AWS_ENDPOINT_URL, no shared config files, and the variables Lambda sets."""
+    """What the function of task `name` gets, as in scripts/refresh-local's runner: dummy
+    credentials, the emulator as AWS_ENDPOINT_URL, no shared config files, and the variables
+    Lambda sets, among them `_HANDLER`, the function's Handler: the task, on which the one
+    binary (and the Python reference) dispatches."""
     keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
     env = {key: os.environ[key] for key in keep if key in os.environ}
     env.update({
@@ -119,7 +111,7 @@ def function_env(name: str, endpoint: str, runtime_api: str) -> dict:
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_EXECUTION_ENV": "AWS_Lambda_provided.al2023",
         "AWS_LAMBDA_RUNTIME_API": runtime_api,
-        "_HANDLER": "bootstrap",
+        "_HANDLER": name,
     })
     return env
 

@@ -128,8 +128,8 @@ class Totals:
     path: list[str]  # the states entered, each once, in order
 
 
-# The states that delete the benchmark's `y` (seeded with deletion protection, see
-# harness.seed): delete-target turns protection off with a ModifyDBInstance first, and RDS
+# The states that delete the benchmark's `y` (deletion-protected in the standard world,
+# local/emulator/worlds.json): delete-target turns protection off with a ModifyDBInstance first, and RDS
 # refuses the delete (InvalidDBInstanceState, retried as NotReady) while that modify is being
 # applied, i.e. for as long as the emulator holds a modify, and once more for the delete call
 # that met it first.

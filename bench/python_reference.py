@@ -7,7 +7,10 @@ one RDS client per region on first use, as the Rust tasks do. It runs as a plain
 process, which is less than the managed Python runtime starts (its bootstrap is Python too), so
 it is a lower bound for Python's cold start.
 
-    AWS_LAMBDA_RUNTIME_API=host:port AWS_LAMBDA_FUNCTION_NAME=<task> python python_reference.py
+    AWS_LAMBDA_RUNTIME_API=host:port _HANDLER=<task> python python_reference.py
+
+Like the Rust binary (one for every function), it runs the task that `_HANDLER` (the
+function's Handler) names.
 """
 
 import json
@@ -17,7 +20,7 @@ import sys
 import time
 import urllib.request
 
-TASK = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+TASK = os.environ["_HANDLER"]
 API = f"http://{os.environ['AWS_LAMBDA_RUNTIME_API']}/2018-06-01/runtime"
 ENDPOINT = os.environ.get("AWS_ENDPOINT_URL")
 STATE_TABLE = os.environ.get("RDS_REFRESH_STATE_TABLE")

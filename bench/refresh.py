@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from harness import ROOT, SOURCE, STATE_TABLE, TARGET, BenchError, Emulator
+from harness import ROOT, STATE_TABLE, BenchError, Emulator
 from model import Definition, Totals
 
 
@@ -71,19 +71,22 @@ def analyse(definition: Definition, events: list[dict], calls: dict) -> tuple[To
     return Totals(len(entered) + len(retried), invocations, dict(sorted(calls.items())), dict(not_ready), path), durations
 
 
-def run_refresh(emulator: Emulator, definition: Definition, bin_dir: Path, work: Path, mode: str,
+def run_refresh(emulator: Emulator, definition: Definition, binary: Path, work: Path, mode: str,
                 holds: dict) -> RefreshRun:
+    """One refresh of the freshly seeded world's y from its x in `mode`, every transition held
+    as `holds` says, by scripts/refresh-local running the one Lambda `binary`."""
     emulator.seed()
     emulator.set_transitions(holds)
     emulator.clear_calls()
-    request = {"source": SOURCE, "target": {**TARGET, "allowDisableDeletionProtection": True}, "mode": mode}
+    request = {"source": emulator.source, "target": {**emulator.target, "allowDisableDeletionProtection": True},
+               "mode": mode}
     input_file, events_file, progress = work / "input.json", work / "events.jsonl", work / "refresh-local.log"
     input_file.write_text(json.dumps(request))
     events_file.unlink(missing_ok=True)
     started = time.perf_counter()
     with open(progress, "w") as log:
         runner = subprocess.Popen(
-            [str(ROOT / "scripts/refresh-local"), "--bin-dir", str(bin_dir), "--input", str(input_file),
+            [str(ROOT / "scripts/refresh-local"), "--no-build", "--binary", str(binary), "--input", str(input_file),
              "--endpoint", emulator.url, "--events", str(events_file)],
             env=runner_env(), stdout=subprocess.PIPE, stderr=log, text=True,
         )

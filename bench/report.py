@@ -125,12 +125,12 @@ def render(ctx: dict) -> str:
         "## Reproduce",
         "",
         "```sh",
-        "scripts/check-deploy        # builds the release binaries, target/lambda/<task>/bootstrap (and checks the template)",
+        f"scripts/check-deploy        # builds the release binary, target/lambda/{ctx['binary']}/bootstrap (and checks the template)",
         "scripts/bench               # this file and transitions-vs-restore-time.svg, in docs/",
         "scripts/bench --quick       # a smoke run in well under 90 s; writes to target/bench-quick/ (or --out DIR)",
         "```",
         "",
-        f"Binaries measured: {ctx['binaries']}.",
+        f"Binary measured: {ctx['binaries']}.",
     ]
     if ctx.get("stale"):
         out.append(f"**Warning:** {ctx['stale']}")
@@ -162,7 +162,8 @@ def coldstart_section(ctx: dict) -> list[str]:
         f"bench (GET `/2018-06-01/runtime/invocation/next` with the `Lambda-Runtime-Aws-Request-Id`, "
         f"`-Deadline-Ms` and `-Invoked-Function-Arn` headers), and stops the clock when the answer is POSTed "
         f"to `.../response`; its peak memory (max RSS since its exec, `VmHWM` in `/proc/<pid>/status`) is read and the process killed. "
-        f"Rust is the task's release binary; Python is `bench/python_reference.py`: the same Runtime API loop "
+        f"Rust is the release binary `{ctx['binary']}`, started with `_HANDLER` set to the task as Lambda starts "
+        f"each function (its Handler); Python is `bench/python_reference.py`, started alike: the same Runtime API loop "
         f"(urllib) and the same AWS calls with boto3, clients built at init as a Lambda module does. "
         f"{ctx['runs']} runs per task and language, alternating (Rust first, then Python first, ...) so that "
         f"drift on the machine hits both. Before measuring, each task's Rust and Python runs are checked to make "
@@ -176,8 +177,8 @@ def coldstart_section(ctx: dict) -> list[str]:
         "The other tasks (`copy-snapshot`, `delete-target`, `restore-target`, `configure-target`, "
         "`rename-target`, `tag-target`, `prune-copies`, `recover-swap`, `plan-refresh`) change RDS or need a "
         "state that their own first run changes (a copy that then exists, an instance that is then renamed or "
-        "gone), so a repeated event would not repeat the same work; they share the same runtime, SDK "
-        "configuration and client set-up, which is what a cold start pays for. "
+        "gone), so a repeated event would not repeat the same work; they run in the same binary, with the same "
+        "runtime, SDK configuration and client set-up, which is what a cold start pays for. "
         "The Python process is a bare interpreter: the managed Python runtime also starts its own bootstrap, "
         "also in Python, so Python's real cold start is longer. On AWS both also pay for fetching the code "
         "package, which neither does here.",
@@ -185,17 +186,17 @@ def coldstart_section(ctx: dict) -> list[str]:
 
 
 def sizes_section(ctx: dict) -> list[str]:
-    sizes = ctx["sizes"]
-    rows = [[f"`{task}`", f"{size / 1e6:.1f} MB"] for task, size in sizes.items()]
-    rows.append(["**all sixteen**" if len(sizes) == 16 else f"**all {len(sizes)}**",
-                 f"**{sum(sizes.values()) / 1e6:.1f} MB**"])
+    handlers = ctx["handlers"]
+    rows = [[f"`{ctx['binary']}`", str(len(handlers)), f"{ctx['binary_size'] / 1e6:.1f} MB"]]
     return [
-        "## 2. Release binaries",
+        "## 2. Release binary",
         "",
-        f"The `bootstrap` each function deploys ({ctx['binaries']}; stripped, no LTO: see ARCHITECTURE.md, "
-        "\"Build cost\"). Lambda's limit for a zipped package is 50 MB.",
+        f"The one `bootstrap` every function deploys ({ctx['binaries']}; stripped, no LTO: see ARCHITECTURE.md, "
+        "\"Build cost\"): each function runs the task its Handler names (`_HANDLER`: "
+        + ", ".join(f"`{h}`" for h in handlers)
+        + "). Lambda's limit for a zipped package is 50 MB.",
         "",
-        table(["task", "size"], rows),
+        table(["binary", "tasks", "size"], rows),
     ]
 
 
@@ -234,7 +235,7 @@ def refresh_section(ctx: dict) -> list[str]:
     return [
         "## 3. One refresh, measured locally",
         "",
-        f"`scripts/refresh-local --no-build` with the release binaries, {count} run{'s' if count > 1 else ''} per mode "
+        f"`scripts/refresh-local --no-build --binary` with the release binary, {count} run{'s' if count > 1 else ''} per mode "
         f"(alternating swap and replace; median, and min-max when more than one). The emulator holds every RDS "
         f"transition for a set time: {holds}; each short enough that the local runner's 10 ms retry "
         f"pauses stay well within every MaxAttempts. The local runner polls every ~10 ms plus the poll itself, not "
@@ -315,6 +316,11 @@ def method_section(ctx: dict) -> list[str]:
         "start. The emulator answers in a few ms where RDS takes tens to hundreds, so on AWS the summed duration "
         "would be larger: even at 1 s per invocation, a refresh's Lambda cost stays below "
         f"{usd(max(r['totals'].invocations for r in ctx['growth']) * (PRICES['request'] + ctx['memory_mb'] / 1024 * PRICES['gb_second']['x86_64']))}.",
+        "- **The starting point**: every cold start and every refresh begins from the emulator's standard world "
+        "(`local/emulator/worlds.json`, seeded afresh through `POST /_emulator/seed`): `x` in us-east-1 with an "
+        "automated and three manual snapshots a day apart and one still being taken, and `y` in us-west-2, "
+        "configured (Multi-AZ, a security group, windows, deletion protection), tagged and opted in to refreshes "
+        "from `x`. The seed's own calls are not in the call log.",
         "- **RDS calls** come from the emulator's call log (`GET /_emulator/calls`), by action. DynamoDB calls "
         "(the lock and the kept configuration) are not in it.",
         "- **Downtime** is the execution output's `downtime.seconds`, measured by the tasks that start and end it.",

@@ -1,119 +1,89 @@
-"""Seeds the RDS emulator for the demo and shows what the refresh did.
+"""The demo: refreshes y (us-west-2) from the newest snapshot of x (us-east-1) on the built-in
+emulated AWS, then shows where y now comes from. Needs no AWS account.
 
-    python local/demo/demo.py seed  --endpoint URL   # x with several snapshots, and y
-    python local/demo/demo.py check --endpoint URL   # exit 1 unless y comes from x's newest snapshot
+    python local/demo/demo.py                        # the whole demo (what scripts/demo runs)
+    python local/demo/demo.py seed  --endpoint URL   # the parts, against an emulator already
+    python local/demo/demo.py check --endpoint URL   #   running (check: exit 1 unless y comes
+                                                     #   from x's newest snapshot)
 
-Uses boto3, installed with the emulator (moto depends on it).
+The whole demo starts the RDS emulator (local/emulator/emulator_process.py), seeds it with the
+standard world (local/emulator/worlds.json: x with several snapshots, one still being taken,
+and y, configured and opted in), runs `scripts/refresh-local --no-build` on it, prints the
+execution output, checks the result, and stops every process it started. It does not build:
+scripts/demo builds first. Run it with the emulator's Python (.local/venv, from scripts/setup),
+which has moto and boto3.
 """
+
+from __future__ import annotations
 
 import argparse
 import json
+import signal
+import subprocess
 import sys
-import urllib.request
+import tempfile
+from pathlib import Path
 
-import boto3
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "local/emulator"))
+import seeding  # noqa: E402
+from emulator_process import EmulatorClient, EmulatorProcess  # noqa: E402
 
-SOURCE = ("us-east-1", "x")
-TARGET = ("us-west-2", "y")
+WORLD = "standard"
+SOURCE, TARGET = "x", "y"  # the world's instance names: x is refreshed into y
 
-# Creation times given to x's snapshots, oldest first. The last one is left `creating`,
-# as a snapshot still being taken is: rds-refresh must never pick it.
-SNAPSHOT_TIMES = {
-    "x-2026-11-21": "2026-11-21T05:10:00Z",
-    "x-2026-11-22": "2026-11-22T05:10:00Z",
-    "x-2026-11-23": "2026-11-23T05:10:00Z",
-    "x-in-progress": None,
+# From here on, copies, deletes and restores take a few status checks to finish, as on AWS,
+# so the state machine's polling is visible.
+TRANSITIONS = {
+    "snapshot.creating": {"reads": 2},
+    "instance.deleting": {"reads": 2},
+    "instance.creating": {"reads": 3},
+    "instance.modifying": {"reads": 2},
 }
 
-
-# y's settings, which a plain restore would lose (security group, Multi-AZ, windows,
-# deletion protection...) and the refresh keeps. As DescribeDBInstances reports them.
-TARGET_SETTINGS = {
-    "DBInstanceClass": "db.t3.medium",
-    "MultiAZ": True,
-    "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-0de70000000000001", "Status": "active"}],
-    "PreferredMaintenanceWindow": "sun:05:00-sun:05:30",
-    "BackupRetentionPeriod": 7,
-    "DeletionProtection": True,
-}
+# The settings of y that a plain restore would lose and the refresh keeps, as
+# DescribeDBInstances reports them; what y must have is what the world declares.
+KEPT = ["DBInstanceClass", "MultiAZ", "VpcSecurityGroups", "PreferredMaintenanceWindow",
+        "BackupRetentionPeriod", "DeletionProtection"]
 
 
-def rds(endpoint, region):
-    return boto3.client(
-        "rds",
-        region_name=region,
-        endpoint_url=endpoint,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
+def say(message: str) -> None:
+    print(f"demo: {message}", file=sys.stderr, flush=True)
 
 
-def control(endpoint, path, body):
-    request = urllib.request.Request(
-        f"{endpoint}/_emulator/{path}",
-        data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request) as response:
-        return json.load(response)
+def declared(emulator: EmulatorClient) -> dict[str, seeding.InstancePlan]:
+    """The world's instances as the emulator seeds them (region, identifier, CreateDBInstance
+    parameters with every reference resolved), by name."""
+    planned = seeding.plan({"world": WORLD}, emulator.worlds())
+    return {instance.name: instance for instance in planned.instances}
 
 
-def create_instance(client, identifier, **settings):
-    client.create_db_instance(
-        DBInstanceIdentifier=identifier,
-        Engine="postgres",
-        MasterUsername="postgres",
-        MasterUserPassword="demo-only-password",
-        AllocatedStorage=20,
-        **settings,
-    )
+def expected_settings(create: dict) -> dict:
+    """KEPT as DescribeDBInstances reports what CreateDBInstance was given."""
+    described = dict(create)
+    if "VpcSecurityGroupIds" in create:
+        described["VpcSecurityGroups"] = [{"VpcSecurityGroupId": g, "Status": "active"} for g in create["VpcSecurityGroupIds"]]
+    return {key: described[key] for key in KEPT if key in described}
 
 
-def seed(endpoint):
-    source_region, x = SOURCE
-    target_region, y = TARGET
-    source = rds(endpoint, source_region)
-    create_instance(source, x, DBInstanceClass="db.r6g.large")
-    # The emulator makes one automated snapshot when x is created; make it the oldest.
-    for snapshot in source.describe_db_snapshots(DBInstanceIdentifier=x)["DBSnapshots"]:
-        control(endpoint, "snapshot-status", {
-            "region": source_region,
-            "snapshotIdentifier": snapshot["DBSnapshotIdentifier"],
-            "snapshotCreateTime": "2026-11-20T05:10:00Z",
-        })
-    for identifier, created in SNAPSHOT_TIMES.items():
-        source.create_db_snapshot(DBInstanceIdentifier=x, DBSnapshotIdentifier=identifier)
-        body = {"region": source_region, "snapshotIdentifier": identifier}
-        body.update({"snapshotCreateTime": created} if created else {"status": "creating"})
-        control(endpoint, "snapshot-status", body)
-    create_instance(
-        rds(endpoint, target_region),
-        y,
-        DBInstanceClass=TARGET_SETTINGS["DBInstanceClass"],
-        MultiAZ=TARGET_SETTINGS["MultiAZ"],
-        VpcSecurityGroupIds=[g["VpcSecurityGroupId"] for g in TARGET_SETTINGS["VpcSecurityGroups"]],
-        PreferredMaintenanceWindow=TARGET_SETTINGS["PreferredMaintenanceWindow"],
-        BackupRetentionPeriod=TARGET_SETTINGS["BackupRetentionPeriod"],
-        DeletionProtection=TARGET_SETTINGS["DeletionProtection"],
-        # y opts in to being replaced from x; rds-refresh refuses a target without this tag.
-        Tags=[{"Key": "team", "Value": "analytics"}, {"Key": "rds-refresh:source", "Value": f"{source_region}/{x}"}],
-    )
-    # From here on, copies, deletes and restores take a few status checks to finish, as on
-    # AWS, so the state machine's polling is visible.
-    control(endpoint, "transitions", {
-        "snapshot.creating": {"reads": 2},
-        "instance.deleting": {"reads": 2},
-        "instance.creating": {"reads": 3},
-        "instance.modifying": {"reads": 2},
-    })
-    print(f"seeded {source_region}/{x} with snapshots, and {target_region}/{y}", file=sys.stderr)
+def seed(emulator: EmulatorClient) -> dict:
+    """Seeds the standard world and slows the emulator's transitions; what was created."""
+    world = emulator.seed(WORLD)
+    emulator.control("POST", "transitions", TRANSITIONS)
+    x, y = world["instances"][SOURCE], world["instances"][TARGET]
+    print(f"seeded {x['region']}/{x['dbInstanceIdentifier']} with snapshots, and "
+          f"{y['region']}/{y['dbInstanceIdentifier']}", file=sys.stderr)
+    return world
 
 
-def check(endpoint):
-    source_region, x = SOURCE
-    target_region, y = TARGET
-    snapshots = rds(endpoint, source_region).describe_db_snapshots(DBInstanceIdentifier=x)["DBSnapshots"]
+def check(emulator: EmulatorClient) -> int:
+    """Shows x's snapshots and y after the refresh; 1 unless y comes from x's newest available
+    snapshot, configured and tagged as the world declares it."""
+    instances = declared(emulator)
+    source, target = instances[SOURCE], instances[TARGET]
+    source_region, x = source.region, source.identifier
+    target_region, y = target.region, target.identifier
+    snapshots = emulator.rds(source_region).describe_db_snapshots(DBInstanceIdentifier=x)["DBSnapshots"]
     available = [s for s in snapshots if s["Status"] == "available"]
     newest = max(available, key=lambda s: s["SnapshotCreateTime"])["DBSnapshotIdentifier"]
     print(f"\nsnapshots of {source_region}/{x}:")
@@ -122,22 +92,25 @@ def check(endpoint):
         created = s.get("SnapshotCreateTime", "(still creating)")
         print(f"  {s['DBSnapshotIdentifier']:<32} {s['Status']:<10} {created}{mark}")
 
-    target = rds(endpoint, target_region)
-    instance = target.describe_db_instances(DBInstanceIdentifier=y)["DBInstances"][0]
-    tags = {t["Key"]: t["Value"] for t in target.list_tags_for_resource(ResourceName=instance["DBInstanceArn"])["TagList"]}
+    client = emulator.rds(target_region)
+    instance = client.describe_db_instances(DBInstanceIdentifier=y)["DBInstances"][0]
+    tags = {t["Key"]: t["Value"] for t in client.list_tags_for_resource(ResourceName=instance["DBInstanceArn"])["TagList"]}
     print(f"\n{target_region}/{y} after the refresh:")
     print(f"  status   {instance['DBInstanceStatus']}")
     print(f"  endpoint {instance['Endpoint']['Address']}:{instance['Endpoint']['Port']}")
     lost = []
-    for key, wanted in TARGET_SETTINGS.items():
+    for key, wanted in expected_settings(target.create).items():
         kept = instance.get(key) == wanted
         lost += [] if kept else [key]
         print(f"  {key:<27} {json.dumps(instance.get(key)):<58} {'(as before)' if kept else f'LOST: was {wanted}'}")
     for key in sorted(tags):
         print(f"  tag {key} = {tags[key]}")
+    # The tags y was seeded with (a user tag, the opt-in naming x) are kept too.
+    lost += [f"tag {t['Key']}" for t in target.create.get("Tags", []) if tags.get(t["Key"]) != t["Value"]]
 
-    if tags.get("rds-refresh:snapshot") != newest or lost or tags.get("team") != "analytics":
-        print(f"\nFAILED: {y} should come from {newest}, configured as before", file=sys.stderr)
+    if tags.get("rds-refresh:snapshot") != newest or lost:
+        print(f"\nFAILED: {y} should come from {newest}, configured as before"
+              + (f" (lost: {', '.join(lost)})" if lost else ""), file=sys.stderr)
         return 1
     print(
         f"\n{target_region}/{y} now comes from {newest}, the newest available snapshot of {source_region}/{x},"
@@ -146,15 +119,83 @@ def check(endpoint):
     return 0
 
 
-def main():
+def refresh(emulator: EmulatorClient, world: dict, work: Path) -> int:
+    """scripts/refresh-local on the seeded world; prints the execution output. Its exit status."""
+    x, y = world["instances"][SOURCE], world["instances"][TARGET]
+    request = {
+        "source": {"region": x["region"], "dbInstanceIdentifier": x["dbInstanceIdentifier"]},
+        "target": {"region": y["region"], "dbInstanceIdentifier": y["dbInstanceIdentifier"],
+                   # y is deletion-protected: the refresh may turn it off to replace y (and turns it back on).
+                   "allowDisableDeletionProtection": True},
+    }
+    input_file = work / "input.json"
+    input_file.write_text(json.dumps(request, indent=1) + "\n")
+    say(f"scripts/refresh-local --input input.json --endpoint {emulator.url}")
+    runner = subprocess.Popen(
+        [str(ROOT / "scripts/refresh-local"), "--no-build", "--input", str(input_file), "--endpoint", emulator.url],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        output, _ = runner.communicate()
+    except BaseException:
+        # SIGTERM lets the runner abort the execution and stop its function processes.
+        runner.terminate()
+        try:
+            runner.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            runner.kill()
+            runner.wait()
+        raise
+    if runner.returncode != 0:
+        say(f"the refresh failed (scripts/refresh-local exit status {runner.returncode})")
+        return runner.returncode
+    print("execution output:")
+    print(output, end="" if output.endswith("\n") else "\n", flush=True)
+    return 0
+
+
+def demo() -> int:
+    def stopped(signum, _frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, stopped)
+    signal.signal(signal.SIGHUP, stopped)
+    emulator = None
+    try:
+        with tempfile.TemporaryDirectory(prefix="rds-refresh-demo-") as work:
+            emulator = EmulatorProcess()
+            say(f"RDS emulator at {emulator.url}")
+            world = seed(emulator)
+            status = refresh(emulator, world, Path(work))
+            return status if status != 0 else check(emulator)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except RuntimeError as error:
+        say(str(error))
+        return 1
+    finally:
+        if emulator is not None:
+            emulator.stop()
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["seed", "check"])
-    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("command", nargs="?", choices=["demo", "seed", "check"], default="demo",
+                        help="demo (default): the whole demo; seed, check: one part, against --endpoint")
+    parser.add_argument("--endpoint", help="an emulator already running (seed and check)")
     args = parser.parse_args()
+    if args.command == "demo":
+        if args.endpoint:
+            parser.error("the whole demo starts its own emulator: --endpoint is for seed and check")
+        return demo()
+    if not args.endpoint:
+        parser.error(f"{args.command} needs --endpoint URL")
+    emulator = EmulatorClient(args.endpoint)
     if args.command == "seed":
-        seed(args.endpoint)
+        seed(emulator)
         return 0
-    return check(args.endpoint)
+    return check(emulator)
 
 
 if __name__ == "__main__":

@@ -67,6 +67,14 @@ and messages; the list, with references, is in README.md), and a small control A
   POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB and Step Functions
                                    state (executions and what was reported of them),
                                    transitions, faults, calls.
+  POST   /_emulator/seed           {"world": "standard", "reset": true (optional),
+                                    "instances": ["x"] (optional: some of the world's),
+                                    "identifiers": {"x": "x-2"} (optional),
+                                    "overrides": {"y": {"DeletionProtection": false}} (optional)}
+         Creates a world declared in worlds.json (instances, their settings and tags, their
+         snapshots with their statuses and creation times) through the RDS API, and answers
+         what it created: each instance's identifier, ARN, DbiResourceId, tags and snapshots.
+         GET answers the declared worlds. See seeding.py and README.md, "Seeding".
 
 It also provisions what the deployed stack provides besides RDS: the state table that the
 tasks find through RDS_REFRESH_STATE_TABLE (DynamoDB, partition key `target`), named by
@@ -78,7 +86,8 @@ Usage: rds_emulator.py [--host 127.0.0.1] [--port 0] [--exit-on-stdin-eof] [--ve
                        [--state-table NAME] [--state-region REGION]
 Prints `listening http://HOST:PORT` on stdout once it accepts connections (port 0 picks a free
 one). With --exit-on-stdin-eof it exits when its stdin closes, so a test harness that holds the
-pipe can never leave it running.
+pipe can never leave it running. This is the launcher protocol every client follows (README.md,
+"Starting it from a program"); emulator_process.py implements it for Python.
 """
 
 from __future__ import annotations
@@ -89,6 +98,7 @@ import dataclasses
 import io
 import json
 import logging
+import os
 import sys
 import threading
 import time
@@ -98,6 +108,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qs
 
 import aws_rules
+import seeding
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -800,6 +811,88 @@ def _reset() -> dict:
     return {}
 
 
+def _settle_instance(region: str, identifier: str, automated_created: str | None) -> None:
+    """A seeded instance and its snapshots as the world declares them: available whatever
+    transitions are set, its automated snapshots dated `automated_created` (if given)."""
+    created = _parse_time(automated_created) if automated_created else None
+    with STATE.lock:
+        backend = _backend(region)
+        instance = backend.databases.get(identifier.lower())
+        if instance is None:
+            raise seeding.SeedError(f"{identifier} in {region} vanished while it was seeded")
+        STATE.release(instance)
+        instance.status = "available"
+        for snapshot in list(backend.database_snapshots.values()):
+            if snapshot.db_instance_identifier != instance.db_instance_identifier:
+                continue
+            STATE.release(snapshot)
+            snapshot.status = "available"
+            if created is not None and snapshot.snapshot_type == "automated":
+                snapshot.created = created
+                snapshot.original_snapshot_create_time = created
+
+
+def _seed_snapshot(region: str, identifier: str, status: str, created: str | None) -> None:
+    with STATE.lock:
+        body = {"region": region, "snapshotIdentifier": identifier, "status": status}
+        _set_snapshot({**body, "snapshotCreateTime": created} if created else body)
+
+
+class Seeder:
+    """POST /_emulator/seed: runs outside STATE.lock, since it calls the emulator's own RDS API
+    over HTTP (a client signed with seeding.SEED_ACCESS_KEY, neither logged nor faulted)."""
+
+    def __init__(self, worlds: dict[str, Any]) -> None:
+        self.worlds = worlds
+        self.url: str | None = None
+        self._session: Any = None
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def rds(self, region: str) -> Any:
+        with self._lock:
+            if region not in self._clients:
+                import boto3  # moto depends on it
+                import botocore.session
+                from botocore.config import Config
+
+                if self._session is None:
+                    # Nothing of the caller's AWS set-up (AWS_PROFILE, config files) applies.
+                    core = botocore.session.Session()
+                    for variable, value in (("profile", None), ("config_file", os.devnull),
+                                            ("credentials_file", os.devnull)):
+                        core.set_config_variable(variable, value)
+                    self._session = boto3.session.Session(botocore_session=core)
+                self._clients[region] = self._session.client(
+                    "rds", region_name=region, endpoint_url=self.url,
+                    aws_access_key_id=seeding.SEED_ACCESS_KEY, aws_secret_access_key="seed",
+                    config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+                )
+            return self._clients[region]
+
+    def handle(self, method: str, body: Any) -> tuple[int, Any]:
+        if method == "GET":
+            return 200, {"worlds": self.worlds}
+        if method != "POST":
+            return 404, {"error": f"no control endpoint {method} {CONTROL_PREFIX}seed"}
+        try:
+            planned = seeding.plan(body, self.worlds)
+            return 200, seeding.seed(
+                planned,
+                rds=self.rds,
+                reset=lambda: _locked(_reset),
+                settle_instance=_settle_instance,
+                set_snapshot=_seed_snapshot,
+            )
+        except (seeding.SeedError, ControlError) as error:
+            return 400, {"error": str(error)}
+
+
+def _locked(action: Callable[[], Any]) -> Any:
+    with STATE.lock:
+        return action()
+
+
 def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
     routes: dict[tuple[str, str], Callable[[], Any]] = {
         ("GET", "transitions"): lambda: {"transitions": STATE.transitions},
@@ -918,18 +1011,19 @@ def _error_response(fault: dict, json_protocol: bool = False) -> tuple[str, list
 class EmulatorApp:
     """Serves the control API and counts, faults and serialises the calls that go on to moto."""
 
-    def __init__(self, moto_app: Callable, verbose: bool) -> None:
+    def __init__(self, moto_app: Callable, verbose: bool, seeder: Seeder) -> None:
         self.moto_app = moto_app
         self.verbose = verbose
+        self.seeder = seeder
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         path = environ.get("PATH_INFO", "")
+        if path.startswith(CONTROL_PREFIX):
+            return self.control(environ, path[len(CONTROL_PREFIX) :], body, start_response)
         with STATE.lock:
-            if path.startswith(CONTROL_PREFIX):
-                return self.control(environ, path[len(CONTROL_PREFIX) :], body, start_response)
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             json_protocol = target.startswith(SFN_TARGET_PREFIX)
             if json_protocol:
@@ -941,7 +1035,8 @@ class EmulatorApp:
                 params = parse_qs(body.decode("utf-8", "replace")) if body else {}
                 params.update(parse_qs(environ.get("QUERY_STRING", "")))
                 action = (params.get("Action") or [None])[0]
-            if action:
+            if action and _access_key_of(environ) != seeding.SEED_ACCESS_KEY:
+                # (The seed's own calls are set-up: neither logged nor faulted.)
                 region = _region_of(environ)
                 STATE.calls[action] = STATE.calls.get(action, 0) + 1
                 identifier = (params.get("DBInstanceIdentifier") or [None])[0]
@@ -972,7 +1067,13 @@ class EmulatorApp:
         except json.JSONDecodeError as error:
             status, result = 400, {"error": f"invalid JSON: {error}"}
         else:
-            status, result = _control(environ["REQUEST_METHOD"], name.strip("/"), parsed)
+            method, name = environ["REQUEST_METHOD"], name.strip("/")
+            if name == "seed":
+                # Not under STATE.lock: the seed calls the emulator's own RDS API.
+                status, result = self.seeder.handle(method, parsed)
+            else:
+                with STATE.lock:
+                    status, result = _control(method, name, parsed)
         if self.verbose:
             print(f"rds-emulator: {environ['REQUEST_METHOD']} {name} -> {status}", file=sys.stderr)
         payload = json.dumps(result, default=str).encode()
@@ -995,13 +1096,17 @@ def main(argv: list[str] | None = None) -> None:
 
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    seeder = Seeder(seeding.load_worlds())
     _patch_moto()
     if args.state_table:
         STATE.state_table = (args.state_table, args.state_region)
         STATE.provision()
-    app = EmulatorApp(DomainDispatcherApplication(create_backend_app), args.verbose)
+    app = EmulatorApp(DomainDispatcherApplication(create_backend_app), args.verbose, seeder)
     server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
     host, port = server.server_address[:2]
+    # The seed's client reaches the server where it listens (a wildcard address: by loopback).
+    local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    seeder.url = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
     print(f"listening http://{host}:{port}", flush=True)
 
     if args.exit_on_stdin_eof:

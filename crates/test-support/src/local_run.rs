@@ -4,11 +4,10 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use aws_sdk_rds::types::Tag;
 use rds_refresh_core::model::RefreshOutput;
 use serde_json::{Value, json};
 
-use super::{Emulator, create_instance_with, create_snapshot, instance, opt_in, repo_root, snapshot_ids, unique};
+use super::{Emulator, instance, repo_root, unique};
 
 pub const SOURCE_REGION: &str = "us-east-1";
 pub const TARGET_REGION: &str = "us-west-2";
@@ -172,32 +171,30 @@ pub fn input_with(extra: Value) -> Value {
     input
 }
 
-/// Source `x` with an old automated snapshot, two manual ones and one still being taken;
-/// returns the identifier of the newest available one.
+/// Source `x` of the standard world (local/emulator/worlds.json, the one the demo and the
+/// benchmarks use too): an old automated snapshot, three manual ones a day apart and one
+/// still being taken. Returns the identifier of the newest available one (`<x>-2026-11-23`).
 pub async fn seed_source(emulator: &Emulator, x: &str) -> String {
-    let client = emulator.client(SOURCE_REGION);
-    create_instance_with(&client, x, |b| b.db_instance_class("db.r6g.large")).await;
-    let automated = snapshot_ids(&client, x).await.remove(0);
-    emulator.set_snapshot(SOURCE_REGION, &automated, None, Some("2026-11-20T05:10:00Z"));
-    for (suffix, created) in [("a", Some("2026-11-21T05:10:00Z")), ("b", Some("2026-11-22T05:10:00Z")), ("c", None)] {
-        let id = format!("{x}-{suffix}");
-        create_snapshot(&client, x, &id).await;
-        match created {
-            Some(time) => emulator.set_snapshot(SOURCE_REGION, &id, None, Some(time)),
-            None => emulator.set_snapshot(SOURCE_REGION, &id, Some("creating"), None),
-        }
-    }
-    format!("{x}-b")
+    let seeded = seed(emulator, "x", x, json!({}));
+    seeded["newestAvailableSnapshot"].as_str().expect("the seed names the newest snapshot").to_owned()
 }
 
-/// Target `y`, opted in to refreshes from us-east-1/x.
+/// Target `y` of the standard world, opted in to refreshes from us-east-1/x, without its
+/// deletion protection (the refreshes here do not pass allowDisableDeletionProtection).
 pub async fn seed_target(emulator: &Emulator, y: &str) {
-    create_instance_with(&emulator.client(TARGET_REGION), y, |b| {
-        b.db_instance_class("db.t3.medium")
-            .tags(Tag::builder().key("team").value("analytics").build())
-            .tags(opt_in("us-east-1/x"))
-    })
-    .await;
+    seed(emulator, "y", y, json!({"DeletionProtection": false}));
+}
+
+/// Creates the standard world's instance `name` as `identifier` (with `overrides` of its
+/// CreateDBInstance parameters) through the emulator's seed API; returns what it created.
+fn seed(emulator: &Emulator, name: &str, identifier: &str, overrides: Value) -> Value {
+    let answer = emulator.control(
+        "seed",
+        json!({"world": "standard", "instances": [name], "identifiers": {name: identifier}, "overrides": {name: overrides}}),
+    );
+    let seeded = &answer["instances"][name];
+    assert!(seeded.is_object(), "the emulator did not seed {name} as {identifier}: {answer}");
+    seeded.clone()
 }
 
 pub async fn tags_of(emulator: &Emulator, region: &str, id: &str) -> BTreeMap<String, String> {

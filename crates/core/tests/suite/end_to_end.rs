@@ -51,7 +51,7 @@ async fn refreshes_y_from_the_newest_available_snapshot_of_x(mode: &str, waits: 
 
     // The execution output names the snapshot, the copy and the endpoint.
     assert_eq!(output.snapshot.identifier, newest);
-    assert_eq!(output.snapshot.created_at, "2026-11-22T05:10:00Z");
+    assert_eq!(output.snapshot.created_at, "2026-11-23T05:10:00Z");
     assert_eq!(output.copy.origin, CopyOrigin::Copied);
     assert_eq!(output.copy.identifier, copy_identifier(&newest, &output.snapshot.arn, "us-west-2/y"));
     assert_eq!(output.copy.region, TARGET_REGION);

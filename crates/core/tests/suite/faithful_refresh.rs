@@ -312,14 +312,14 @@ async fn a_stale_snapshot_fails_early_and_a_named_one_is_used() {
     assert_eq!(emulator.changing_calls(), Vec::<String>::new());
 
     let named =
-        refresh_local(&emulator, &input_with(json!({"snapshot": {"identifier": "x-a", "type": "manual"}})), &[]);
+        refresh_local(&emulator, &input_with(json!({"snapshot": {"identifier": "x-2026-11-21", "type": "manual"}})), &[]);
     let output = named.output();
     assert_eq!(
         (output.snapshot.identifier.as_str(), output.snapshot.created_at.as_str()),
-        ("x-a", "2026-11-21T05:10:00Z")
+        ("x-2026-11-21", "2026-11-21T05:10:00Z")
     );
     let y = instance(&emulator.client(TARGET_REGION), "y").await.unwrap();
-    assert_eq!(tags::to_map(y.tag_list()).get(tags::SNAPSHOT).map(String::as_str), Some("x-a"));
+    assert_eq!(tags::to_map(y.tag_list()).get(tags::SNAPSHOT).map(String::as_str), Some("x-2026-11-21"));
 }
 
 #[tokio::test]

@@ -59,7 +59,7 @@ impl Handler {
 
     /// Serves this task's invocations until the runtime stops. Each task's runtime loop is
     /// its own future type; boxed, the one binary's `main` holds one of them.
-    pub fn run(self) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>> + Send>> {
+    pub fn run(self) -> Pin<Box<dyn Future<Output = Result<(), lambda_runtime::Error>>>> {
         match self {
             Handler::CheckInput => Box::pin(lambda::run(check_input::handle)),
             Handler::PlanRefresh => Box::pin(lambda::run(plan_refresh::handle)),

@@ -1,5 +1,6 @@
 //! Wiring of a task handler to the Lambda runtime.
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -76,17 +77,31 @@ where
     let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     let clients = C::from_config(&config)?;
     let handler = Arc::new(handler);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+    // Only this small closure is generic over the task; the runtime loop it is handed to
+    // (`run_json`) is compiled once for the seventeen tasks of the binary, not once per task
+    // (0.4 MB of a release binary: fewer pages to map at a cold start).
+    run_json(Arc::new(move |payload: Value| -> JsonFuture {
         let (clients, handler) = (clients.clone(), handler.clone());
+        Box::pin(async move {
+            let output = handler(clients, parse_input(payload)?).await?;
+            Ok(serde_json::to_value(output).expect("a task output serialises"))
+        })
+    }))
+    .await
+}
+
+type JsonFuture = Pin<Box<dyn Future<Output = Result<Value, TaskError>> + Send>>;
+type JsonHandler = Arc<dyn Fn(Value) -> JsonFuture + Send + Sync>;
+
+async fn run_json(handler: JsonHandler) -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = handler.clone();
         async move {
-            let result = async { handler(clients, parse_input(event.payload)?).await }.await;
-            match result {
-                Ok(output) => Ok(serde_json::to_value(output).expect("a task output serialises")),
-                Err(error) => {
-                    tracing::warn!(error_type = error.name(), message = %error, "task failed");
-                    Err(crate::error::diagnostic(&error))
-                }
+            let result = handler(event.payload).await;
+            if let Err(error) = &result {
+                tracing::warn!(error_type = error.name(), message = %error, "task failed");
             }
+            result.map_err(|error| crate::error::diagnostic(&error))
         }
     }))
     .await

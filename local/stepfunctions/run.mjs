@@ -1,5 +1,6 @@
 // Runs an Amazon States Language definition locally: aws-local-stepfunctions interprets it and
-// every Lambda Task runs the real function binary behind a local Lambda Runtime API; sns:publish
+// every Lambda Task runs the real Lambda binary (--binary, `_HANDLER` = the function's name)
+// behind a local Lambda Runtime API; sns:publish
 // Tasks publish to the SNS API at --endpoint, states:startExecution Tasks start executions through
 // the Step Functions API there, and states:startExecution.sync(:2) Tasks run the child state
 // machine's definition (--state-machine) here, nested. With --register-execution each execution
@@ -34,7 +35,7 @@ import { checkRunnable, LOCAL_ARN_PREFIX, staticFunctions } from './lib/runner.m
 import { arnPlaceholderOf, Session } from './lib/session.mjs';
 import { statusChangeEvent, UNSUCCESSFUL } from './lib/status-event.mjs';
 
-const USAGE = `usage: run.mjs --definition FILE [--functions FILE --bin-dir DIR] [--input FILE|-]
+const USAGE = `usage: run.mjs --definition FILE [--functions FILE --binary FILE] [--input FILE|-]
               [--substitution NAME=VALUE]... [--endpoint URL] [--events FILE]
               [--function-logs | --function-log-file FILE]
               [--wait-ms MS] [--retry-interval-ms MS] [--real-waits | --time-scale F]
@@ -42,14 +43,14 @@ const USAGE = `usage: run.mjs --definition FILE [--functions FILE --bin-dir DIR]
               [--abort-after STATE]... [--state-machine NAME=DEFINITION_FILE]...
               [--register-execution [--status-change-event FILE]]
        run.mjs --definition FILE --functions FILE --mock-config FILE --test-case NAME
-              [--state-machine-name NAME] [--bin-dir DIR] [the options above]
+              [--state-machine-name NAME] [--binary FILE] [the options above]
        run.mjs --definition FILE [--functions FILE] [--substitution NAME=VALUE]... --validate-only`;
 
 const OPTIONS = {
   definition: { type: 'string' },
   functions: { type: 'string' },
   substitution: { type: 'string', multiple: true, default: [] },
-  'bin-dir': { type: 'string' },
+  binary: { type: 'string' },
   input: { type: 'string' },
   endpoint: { type: 'string' },
   events: { type: 'string' },
@@ -98,8 +99,8 @@ function parseOptions(argv) {
   if (values['state-machine-name'] !== undefined && !mocking) {
     throw new UsageError('--state-machine-name chooses a state machine of the --mock-config file');
   }
-  // A test case that mocks every state it reaches needs no binaries, nor does a definition
-  // without Lambda Task states (checked once it is loaded: requireBinDir).
+  // A test case that mocks every state it reaches needs no binary, nor does a definition
+  // without Lambda Task states (checked once it is loaded: requireBinary).
   // Checked here rather than left to fail at the first sns:publish or in every function.
   if (values.endpoint !== undefined && !/^https?:\/\/[^/]/.test(values.endpoint)) {
     throw new UsageError('--endpoint must be an http:// or https:// URL');
@@ -155,22 +156,25 @@ function parseTiming(values) {
 const describeProblems = (file, problems) =>
   `${file} is not a valid state machine:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 
-/** --bin-dir is required for a definition with a Lambda Task state (it runs the function from there). */
-function requireBinDir(definition) {
+/** --binary is required for a definition with a Lambda Task state (every function runs it). */
+function requireBinary(definition) {
   const lambdaTask = [...allStates(definition)].find(
     ([name, state]) => state.Type === 'Task' && taskKind(name, state).integration === LAMBDA_INVOKE,
   );
-  if (lambdaTask) throw new UsageError(`--bin-dir is required: Task state ${lambdaTask[0]} invokes a Lambda function`);
+  if (lambdaTask) throw new UsageError(`--binary is required: Task state ${lambdaTask[0]} invokes a Lambda function`);
 }
 
-function checkBinaries(binDir, names) {
-  for (const name of names) {
-    const file = path.join(binDir, name);
-    try {
-      fs.accessSync(file, fs.constants.X_OK);
-    } catch {
-      throw new SetupError(`function binary ${file} is missing or not executable: build the task binaries first`);
-    }
+/** The --binary must be an executable file (which handlers it serves shows when a function starts). */
+function checkBinary(file) {
+  let executable = false;
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    executable = fs.statSync(file).isFile();
+  } catch {
+    // reported below
+  }
+  if (!executable) {
+    throw new SetupError(`the Lambda binary ${file} (--binary) is missing or not an executable file: build it first (cargo build -p rds-refresh-lambda)`);
   }
 }
 
@@ -233,19 +237,19 @@ async function main(argv) {
   });
   const machines = loadStateMachines(options, substitutions, machineNames);
 
-  const binDir = options['bin-dir'];
-  if (!binDir) {
-    if (!mock) requireBinDir(definition);
-    for (const machine of machines.values()) requireBinDir(machine.definition);
+  const binary = options.binary;
+  if (binary) checkBinary(binary);
+  else {
+    if (!mock) requireBinary(definition);
+    for (const machine of machines.values()) requireBinary(machine.definition);
   }
   const input = options.input ? readJson(options.input, 'input') : {};
   let lambda = null;
-  if (binDir) {
+  if (binary) {
     const used = staticFunctions(definition, { except: new Set(mock?.mocks.keys()) });
     for (const machine of machines.values()) for (const name of staticFunctions(machine.definition)) used.add(name);
-    checkBinaries(binDir, used);
     lambda = new LocalLambda({
-      binDir,
+      binary,
       functions: [...Object.values(functions), ...used],
       endpoint: options.endpoint,
       logs: functionLogs(options),

@@ -6,8 +6,8 @@
 //                              "expect": {"status": "SUCCEEDED", "output": {...}}
 //                                      | {"status": "FAILED", "error": "<name>", "cause": "<regex>"}}}}
 //
-// local/stepfunctions/sfn_local.py (scripts/sfn-local) applies the same rules to AWS Step
-// Functions Local's results: keep the two in step.
+// The node test (test/mock-cases.test.mjs) applies these rules to the local runner's outcomes,
+// sfn-local.mjs (scripts/sfn-local) to those of LocalStack or AWS Step Functions Local.
 import { readJson, SetupError } from './definition.mjs';
 
 const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);

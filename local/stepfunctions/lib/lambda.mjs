@@ -1,13 +1,15 @@
 // The local Lambda service: functions started lazily, kept warm, one invocation per process.
+// Every function runs the same binary (rds-refresh-lambda), which serves the task its `_HANDLER`
+// names, as Lambda sets it from the function's Handler setting: here the function's name.
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 
 import { functionArn, REGION, SetupError } from './definition.mjs';
 import { Environment, InvocationError } from './runtime-api.mjs';
 
 /**
  * The environment of a function process: the runner's own (credentials, AWS_MAX_ATTEMPTS,
- * RUST_LOG...), dummy credentials and a region when missing, and the variables Lambda sets.
+ * RUST_LOG...), dummy credentials and a region when missing, and the variables Lambda sets,
+ * `_HANDLER` (the function's name: the handler the binary dispatches on) among them.
  * `accessKeyId`, when given, replaces the environment's AWS_ACCESS_KEY_ID (see accessKeyIds).
  */
 export function functionEnv(name, { baseEnv = process.env, endpoint, accessKeyId } = {}) {
@@ -34,43 +36,44 @@ export function functionEnv(name, { baseEnv = process.env, endpoint, accessKeyId
     AWS_LAMBDA_LOG_STREAM_NAME: `${date}/[$LATEST]${randomBytes(16).toString('hex')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     AWS_EXECUTION_ENV: 'AWS_Lambda_provided.al2023',
-    _HANDLER: 'bootstrap',
+    // The function's Handler setting in deploy/template.yaml: the task's name.
+    _HANDLER: name,
   };
 }
 
 /**
- * The access key id of each function (binary name -> key) for --access-key-per-function: the
+ * The access key id of each function (function name -> key) for --access-key-per-function: the
  * function's logical name, its placeholder in the functions file without the trailing `Arn`
  * (`RenameTargetFunctionArn` -> `RenameTargetFunction`, its logical id in the SAM template), so
  * that an emulator's call log can say which function made each call. Throws a SetupError when
- * two placeholders name the same binary: one process could not tell them apart.
+ * two placeholders name the same function: one process could not tell them apart.
  */
 export function accessKeyIds(functions) {
-  const placeholders = new Map(); // binary -> placeholder
-  for (const [placeholder, binary] of Object.entries(functions)) {
-    if (placeholders.has(binary)) {
+  const placeholders = new Map(); // function name -> placeholder
+  for (const [placeholder, name] of Object.entries(functions)) {
+    if (placeholders.has(name)) {
       throw new SetupError(
-        `--access-key-per-function: ${placeholders.get(binary)} and ${placeholder} both name the binary ${binary}: ` +
+        `--access-key-per-function: ${placeholders.get(name)} and ${placeholder} both name the function ${name}: ` +
           'their calls could not be told apart',
       );
     }
-    placeholders.set(binary, placeholder);
+    placeholders.set(name, placeholder);
   }
-  return new Map([...placeholders].map(([binary, placeholder]) => [binary, placeholder.replace(/Arn$/, '')]));
+  return new Map([...placeholders].map(([name, placeholder]) => [name, placeholder.replace(/Arn$/, '')]));
 }
 
 export class LocalLambda {
   /**
    * @param {object} o
-   * @param {string} o.binDir where the binaries are
-   * @param {Iterable<string>} o.functions the function (binary) names that exist
+   * @param {string} o.binary the executable every function runs, with `_HANDLER` = its name
+   * @param {Iterable<string>} o.functions the function (handler) names that exist
    * @param {string} [o.endpoint] AWS_ENDPOINT_URL for the functions
    * @param {'ignore'|number|Function} [o.logs] see Environment
    * @param {Map<string, string>|null} [o.accessKeyIds] each function's AWS_ACCESS_KEY_ID (see
    *   accessKeyIds); a function not in it gets its own name. Null: the environment's key
    */
-  constructor({ binDir, functions, endpoint, logs = 'ignore', accessKeyIds = null }) {
-    Object.assign(this, { binDir, endpoint, logs, accessKeyIds });
+  constructor({ binary, functions, endpoint, logs = 'ignore', accessKeyIds = null }) {
+    Object.assign(this, { binary, endpoint, logs, accessKeyIds });
     this.functions = new Set(functions);
     this.pool = new Map(); // name -> live environments
     this.started = []; // every environment ever started, to stop them all
@@ -92,7 +95,7 @@ export class LocalLambda {
       environment = new Environment({
         name,
         arn: functionArn(name),
-        binPath: path.join(this.binDir, name),
+        binPath: this.binary,
         env: functionEnv(name, { endpoint: this.endpoint, accessKeyId: this.#accessKeyId(name) }),
         logs: this.logs,
       });
@@ -105,7 +108,7 @@ export class LocalLambda {
 
   /**
    * With per-function keys, a function that has no placeholder (a function ARN written in the
-   * definition) goes by its binary name: still told apart from the others.
+   * definition) goes by its function name: still told apart from the others.
    */
   #accessKeyId(name) {
     return this.accessKeyIds ? (this.accessKeyIds.get(name) ?? name) : undefined;

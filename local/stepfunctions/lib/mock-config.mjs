@@ -28,7 +28,7 @@ export class UncatchableError extends Error {
 }
 
 /**
- * A test case reached a Task state that it does not mock and that cannot run here (no --bin-dir
+ * A test case reached a Task state that it does not mock and that cannot run here (no --binary
  * for its function, no --endpoint for sns:publish). The runner reports it as a setup error.
  */
 export class UnrunnableStateError extends UncatchableError {

@@ -204,7 +204,7 @@ function unmockedHandler(name, state, { lambda, endpoint, nesting, testCase, fil
     } catch (error) {
       return unrunnable(error.message);
     }
-  } else if (!onEndpoint && !lambda) return unrunnable('there is no --bin-dir to run its function from');
+  } else if (!onEndpoint && !lambda) return unrunnable('there is no --binary to run its function');
   return taskHandler(name, state, { lambda, endpoint, nesting });
 }
 

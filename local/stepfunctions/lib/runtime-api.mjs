@@ -1,6 +1,6 @@
 // One Lambda execution environment: a function process and the Runtime API server it polls.
 //
-// The task binaries run the real `lambda_runtime` loop: GET /next (long poll), then POST
+// The Lambda binary runs the real `lambda_runtime` loop: GET /next (long poll), then POST
 // /response or /error. Serving that API, rather than calling an Invoke API in front of the
 // binary, keeps the function's errorType intact all the way to Retry/Catch.
 import { spawn } from 'node:child_process';
@@ -52,7 +52,7 @@ function reply(res, status, body) {
 export class Environment {
   /**
    * @param {object} o
-   * @param {string} o.name function name (the binary's name)
+   * @param {string} o.name function name (the handler the binary runs, `_HANDLER` in `env`)
    * @param {string} o.arn the function ARN given to the runtime
    * @param {string} o.binPath the executable
    * @param {object} o.env environment without the per-environment Runtime API address

@@ -1,5 +1,5 @@
 // The cases file (inputs and expectations of mock test cases) and how an outcome is compared with
-// an expectation. local/stepfunctions/sfn_local.py applies the same rules (test/sfn-local.test.mjs).
+// an expectation. sfn-local.mjs applies the same rules to LocalStack's outcomes (test/sfn-local.test.mjs).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 

@@ -1,4 +1,4 @@
-// Shared by the tests: a sandbox with fake function binaries, and running the real CLIs.
+// Shared by the tests: a sandbox with a fake Lambda binary, and running the real CLIs.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
@@ -13,23 +13,26 @@ export const fixture = (name) => path.join(here, 'fixtures', name);
 export const FUNCTIONS = fixture('functions.json');
 
 /**
- * A temporary directory with a bin/ of fake function binaries (each a wrapper that execs the
- * Node fake function, so the process id is the function's own) and a state/ directory.
+ * A temporary directory with a state/ directory and a bin/ holding `binary`, a fake of the one
+ * Lambda binary: a wrapper that execs the Node fake function (so the process id is the
+ * function's own), which serves the `handlers` given and, like rds-refresh-lambda, fails its init
+ * for any other `_HANDLER`. bin/ holds nothing else (a PATH for tests to fill).
  */
-export async function sandbox(t, binaries = ['echo-function', 'poll-function']) {
+export async function sandbox(t, handlers = ['echo-function', 'poll-function']) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'local-sfn-test-'));
   t.after(() => fs.rm(dir, { recursive: true, force: true }));
   const bin = path.join(dir, 'bin');
   const state = path.join(dir, 'state');
   await fs.mkdir(bin);
   await fs.mkdir(state);
-  for (const name of binaries) {
-    const wrapper = `#!/bin/sh\nexec "${process.execPath}" "${fixture('fake-function.mjs')}" "$@"\n`;
-    await fs.writeFile(path.join(bin, name), wrapper, { mode: 0o755 });
-  }
+  const binary = path.join(bin, 'fake-lambda');
+  const wrapper = `#!/bin/sh\nFAKE_HANDLERS='${handlers.join(' ')}'\nexport FAKE_HANDLERS\n` +
+    `exec "${process.execPath}" "${fixture('fake-function.mjs')}" "$@"\n`;
+  await fs.writeFile(binary, wrapper, { mode: 0o755 });
   return {
     dir,
     bin,
+    binary,
     state,
     /** Writes `value` as JSON into the sandbox and returns its path. */
     async json(name, value) {
@@ -46,7 +49,7 @@ export async function sandbox(t, binaries = ['echo-function', 'poll-function']) 
 
 /** The usual run.mjs arguments for a fixture definition in a sandbox. */
 export const runArgs = (box, definition, input, ...more) => [
-  '--definition', fixture(definition), '--functions', FUNCTIONS, '--bin-dir', box.bin, '--input', input, ...more,
+  '--definition', fixture(definition), '--functions', FUNCTIONS, '--binary', box.binary, '--input', input, ...more,
 ];
 
 /**

@@ -76,7 +76,7 @@ for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 143]]) {
 test('an unknown placeholder is a setup error: exit 2 before anything runs', async (t) => {
   const box = await sandbox(t);
   const functions = await box.json('functions.json', { EchoFunctionArn: 'echo-function' });
-  const args = ['--definition', fixture('basic.asl.json'), '--functions', functions, '--bin-dir', box.bin];
+  const args = ['--definition', fixture('basic.asl.json'), '--functions', functions, '--binary', box.binary];
   const { code, stdout, stderr } = await runCli(args, { state: box.state });
   assert.equal(code, 2);
   assert.equal(stdout, '');
@@ -84,11 +84,34 @@ test('an unknown placeholder is a setup error: exit 2 before anything runs', asy
   assert.deepEqual(await box.pids(), []);
 });
 
-test('a missing function binary is a setup error', async (t) => {
+test('a missing or non-executable --binary is a setup error, before any function starts', async (t) => {
+  const box = await sandbox(t);
+  for (const binary of [path.join(box.dir, 'nope'), fixture('functions.json'), box.dir]) {
+    const args = ['--definition', fixture('basic.asl.json'), '--functions', FUNCTIONS, '--binary', binary];
+    const { code, stdout, stderr } = await runCli(args, { state: box.state });
+    assert.equal(code, 2, stderr);
+    assert.equal(stdout, '');
+    assert.ok(
+      stderr.includes(`run.mjs: the Lambda binary ${binary} (--binary) is missing or not an executable file: build it first`),
+      stderr,
+    );
+  }
+  assert.deepEqual(await box.pids(), []);
+});
+
+test('every function runs the one binary with _HANDLER = its name; a handler it does not serve fails its init', async (t) => {
+  // The binary serves echo-function only: Invoke and Direct run, Poll's function fails its init,
+  // which Lambda reports as Lambda.Unknown (Runtime.ExitError: the process exited during init).
   const box = await sandbox(t, ['echo-function']);
-  const { code, stderr } = await runCli(runArgs(box, 'basic.asl.json', '-'), { stdin: '{}' });
-  assert.equal(code, 2);
-  assert.match(stderr, /poll-function is missing or not executable/);
+  const input = await box.json('input.json', { source: {}, poll: {} });
+  const { code, stderr } = await runCli(runArgs(box, 'basic.asl.json', input, '--function-logs'), { state: box.state });
+  assert.equal(code, 1, stderr);
+  assert.match(stderr, /^✓ Direct /m);
+  assert.match(stderr, /^ {2}poll-function: Error: unknown handler "poll-function" \(the function's Handler, _HANDLER\): this binary serves echo-function$/m);
+  assert.match(stderr, /^error: Lambda\.Unknown: .*"errorType":"Runtime\.ExitError".*Runtime exited with error: exit status 1/m);
+  const pids = await box.pids();
+  assert.equal(pids.length, 2); // echo-function (warm for both calls) and the poll-function that failed
+  assert.deepEqual(pids.filter(alive), []);
 });
 
 test('bad flags, missing files and resources that cannot run locally are setup errors', async (t) => {
@@ -106,7 +129,7 @@ test('bad flags, missing files and resources that cannot run locally are setup e
     StartAt: 'Notify',
     States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { Message: 'hi', TopicArn: 'arn:aws:sns:us-east-1:000000000000:t' }, End: true } },
   });
-  const noEndpoint = await runCli(['--definition', sns, '--bin-dir', box.bin]);
+  const noEndpoint = await runCli(['--definition', sns, '--binary', box.binary]);
   assert.equal(noEndpoint.code, 2);
   assert.match(noEndpoint.stderr, /state Notify: Resource "arn:aws:states:::sns:publish" cannot run locally without --endpoint/);
 
@@ -114,11 +137,11 @@ test('bad flags, missing files and resources that cannot run locally are setup e
     StartAt: 'Send',
     States: { Send: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: { QueueUrl: 'q', MessageBody: 'hi' }, End: true } },
   });
-  const unsupported = await runCli(['--definition', sqs, '--bin-dir', box.bin, '--endpoint', 'http://127.0.0.1:9']);
+  const unsupported = await runCli(['--definition', sqs, '--binary', box.binary, '--endpoint', 'http://127.0.0.1:9']);
   assert.equal(unsupported.code, 2);
   assert.match(unsupported.stderr, /state Send: Resource "arn:aws:states:::sqs:sendMessage" cannot run locally/);
 
-  const badEndpoint = await runCli(['--definition', sns, '--bin-dir', box.bin, '--endpoint', '127.0.0.1:9']);
+  const badEndpoint = await runCli(['--definition', sns, '--binary', box.binary, '--endpoint', '127.0.0.1:9']);
   assert.equal(badEndpoint.code, 2);
   assert.match(badEndpoint.stderr, /--endpoint must be an http:\/\/ or https:\/\/ URL/);
 });
@@ -136,7 +159,7 @@ test('a function the definition does not know fails like Lambda: ResourceNotFoun
       },
     },
   });
-  const args = ['--definition', definition, '--functions', FUNCTIONS, '--bin-dir', box.bin];
+  const args = ['--definition', definition, '--functions', FUNCTIONS, '--binary', box.binary];
   const known = await runCli([...args, '--input', '-'], { stdin: '{"name": "echo-function"}' });
   assert.equal(known.code, 0, known.stderr);
   assert.equal(JSON.parse(known.stdout).StatusCode, 200);

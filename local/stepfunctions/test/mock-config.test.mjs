@@ -49,7 +49,7 @@ async function mockRun(box, testCase, { config = mockConfig(CASES, RESPONSES), i
 test('mocked states answer by attempt: a Throw goes through Retry, the Return is the result', async (t) => {
   const box = await sandbox(t, []);
   const events = path.join(box.dir, 'events.jsonl');
-  // No --bin-dir and no --endpoint: every state the case reaches is mocked.
+  // No --binary and no --endpoint: every state the case reaches is mocked.
   const { code, stdout, stderr } = await runCli(await mockRun(box, 'Retried', {}, '--events', events));
   assert.equal(code, 0, stderr);
   assert.deepEqual(JSON.parse(stdout), { poll: { status: 'ready' }, echo: 'mocked echo', notified: { messageId: 'message-1' } });
@@ -86,22 +86,22 @@ test('an attempt the mocked response does not answer fails the execution with St
   assert.doesNotMatch(stderr, /caught/);
 });
 
-test('a state the case does not mock runs for real with --bin-dir; without it, reaching it is a setup error', async (t) => {
-  // Only Echo's binary: the mocked Poll needs none.
+test('a state the case does not mock runs for real with --binary; without it, reaching it is a setup error', async (t) => {
+  // The binary serves Echo's function only: the mocked Poll needs none.
   const box = await sandbox(t, ['echo-function']);
-  const real = await runCli(await mockRun(box, 'EchoForReal', {}, '--bin-dir', box.bin), { state: box.state });
+  const real = await runCli(await mockRun(box, 'EchoForReal', {}, '--binary', box.binary), { state: box.state });
   assert.equal(real.code, 0, real.stderr);
   assert.equal(JSON.parse(real.stdout).echo, 'from the function');
   assert.equal((await box.pids()).length, 1);
 
-  const noBinaries = await runCli(await mockRun(box, 'EchoForReal'));
-  assert.equal(noBinaries.code, 2);
-  assert.equal(noBinaries.stdout, '');
+  const noBinary = await runCli(await mockRun(box, 'EchoForReal'));
+  assert.equal(noBinary.code, 2);
+  assert.equal(noBinary.stdout, '');
   assert.match(
-    noBinaries.stderr,
+    noBinary.stderr,
     new RegExp(
       '^run\\.mjs: test case EchoForReal reaches Task state Echo, which it does not mock, ' +
-        'and there is no --bin-dir to run its function from: mock Echo in that test case of .*mock\\.json$',
+        'and there is no --binary to run its function: mock Echo in that test case of .*mock\\.json$',
       'm',
     ),
   );
@@ -122,7 +122,7 @@ test('a mock test case may mock a state of an integration this runner cannot run
   });
   const config = mockConfig({ Mocked: { Job: 'JobDone' }, Unmocked: {} }, { JobDone: { 0: { Return: { JobRunState: 'SUCCEEDED' } } } });
   const args = async (testCase) => [
-    '--definition', definition, '--functions', FUNCTIONS, '--bin-dir', box.bin,
+    '--definition', definition, '--functions', FUNCTIONS, '--binary', box.binary,
     '--mock-config', await box.json('mock.json', config), '--test-case', testCase,
   ];
   const mocked = await runCli(await args('Mocked'));
@@ -168,7 +168,7 @@ test('the mock options go together, and a bad file or test case is a setup error
     assert.match(stderr, message);
     assert.match(stderr, /usage: run\.mjs/);
   }
-  const stray = await runCli(['--definition', fixture('mock.asl.json'), '--bin-dir', box.bin, '--state-machine-name', 'mock']);
+  const stray = await runCli(['--definition', fixture('mock.asl.json'), '--binary', box.binary, '--state-machine-name', 'mock']);
   assert.equal(stray.code, 2);
   assert.match(stray.stderr, /--state-machine-name chooses a state machine of the --mock-config file/);
 

@@ -204,7 +204,7 @@ test("nested .sync:2 children are registered under their --state-machine name, w
   assert.match(error.Cause, /^Execution Already Exists: '.*:execution:child:reg-child' \(Service: AWSStepFunctions; /);
 });
 
-/** A sandbox with a fake binary for every function of statemachine/functions.json. */
+/** A sandbox whose fake Lambda binary serves every function of statemachine/functions.json. */
 async function refreshSandbox(t) {
   const functions = JSON.parse(await readFile(path.join(repoRoot, 'statemachine', 'functions.json'), 'utf8'));
   return sandbox(t, [...new Set(Object.values(functions))]);
@@ -219,7 +219,7 @@ test('scripts/refresh-local: a copy of the refresh whose TimeoutSeconds passes w
   const eventFile = path.join(box.dir, 'event.json');
   const timedOut = await runScript(
     'refresh-local',
-    ['--input', input, '--endpoint', emulator.url, '--bin-dir', box.bin, '--definition', definition,
+    ['--input', input, '--endpoint', emulator.url, '--binary', box.binary, '--definition', definition,
       '--execution-name', 'reg-refresh-timed-out', '--status-change-event', eventFile],
     { env: ENV },
   );
@@ -237,7 +237,7 @@ test('scripts/refresh-local: a copy of the refresh whose TimeoutSeconds passes w
   // nested, as state machine `refresh`, on the input of the execution that timed out.
   const repaired = await runScript(
     'repair-local',
-    ['--event', eventFile, '--endpoint', emulator.url, '--bin-dir', box.bin, '--execution-name', 'reg-repair',
+    ['--event', eventFile, '--endpoint', emulator.url, '--binary', box.binary, '--execution-name', 'reg-repair',
       '--definition', fixture('repair-stub.asl.json'), '--refresh-definition', fixture('refresh-stub.asl.json')],
     { env: ENV },
   );
@@ -257,7 +257,7 @@ test('scripts/refresh-local: a copy of the refresh whose TimeoutSeconds passes w
   // refresh-local's --abort-after reaches the runner.
   const aborted = await runScript(
     'refresh-local',
-    ['--input', input, '--endpoint', emulator.url, '--bin-dir', box.bin, '--definition', definition, '--abort-after', 'Nope'],
+    ['--input', input, '--endpoint', emulator.url, '--binary', box.binary, '--definition', definition, '--abort-after', 'Nope'],
     { env: ENV },
   );
   assert.equal(aborted.code, 2);

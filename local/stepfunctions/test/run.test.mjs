@@ -39,6 +39,7 @@ test('lambda:invoke wraps the result in Payload, a bare function ARN does not, a
     AWS_LAMBDA_LOG_FORMAT: 'JSON',
     AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
     AWS_LAMBDA_LOG_GROUP_NAME: '/aws/lambda/echo-function',
+    _HANDLER: 'echo-function', // the one binary's dispatch: the function's name
     FAKE_INHERITED: 'yes',
   });
   // The bare ARN gets the unwrapped result; the same warm process answered both calls.
@@ -153,7 +154,7 @@ test('--real-waits keeps the Wait state times', async (t) => {
     StartAt: 'Pause',
     States: { Pause: { Type: 'Wait', Seconds: 1, End: true } },
   });
-  const args = ['--definition', definition, '--bin-dir', box.bin, '--real-waits'];
+  const args = ['--definition', definition, '--binary', box.binary, '--real-waits'];
   const started = Date.now();
   const { code, stdout, stderr } = await runCli(args);
   assert.equal(code, 0, stderr);
@@ -205,7 +206,7 @@ test('--access-key-per-function: each function process has its logical name as A
       Literal: { ...task(`${ARN}other-function`), ResultPath: '$.literal', End: true },
     },
   });
-  const args = ['--definition', definition, '--functions', FUNCTIONS, '--bin-dir', box.bin];
+  const args = ['--definition', definition, '--functions', FUNCTIONS, '--binary', box.binary];
   const env = { AWS_ACCESS_KEY_ID: 'mine', AWS_SECRET_ACCESS_KEY: 'secret' };
 
   const perFunction = await runCli([...args, '--access-key-per-function'], { env });
@@ -221,14 +222,14 @@ test('--access-key-per-function: each function process has its logical name as A
   assert.deepEqual(Object.values(JSON.parse(shared.stdout)).map((r) => r.key), ['mine', 'mine', 'mine']);
 });
 
-test('accessKeyIds: the placeholder without Arn; two placeholders for one binary cannot be told apart', () => {
+test('accessKeyIds: the placeholder without Arn; two placeholders for one function cannot be told apart', () => {
   assert.deepEqual(
     accessKeyIds({ RenameTargetFunctionArn: 'rename-target', Other: 'other' }),
     new Map([['rename-target', 'RenameTargetFunction'], ['other', 'Other']]),
   );
   assert.throws(() => accessKeyIds({ AFunctionArn: 'same', BFunctionArn: 'same' }), (error) => {
     assert.ok(error instanceof SetupError);
-    assert.match(error.message, /AFunctionArn and BFunctionArn both name the binary same/);
+    assert.match(error.message, /AFunctionArn and BFunctionArn both name the function same/);
     return true;
   });
   const env = functionEnv('rename-target', { baseEnv: { AWS_ACCESS_KEY_ID: 'mine' }, accessKeyId: 'RenameTargetFunction' });

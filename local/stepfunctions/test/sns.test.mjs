@@ -38,7 +38,7 @@ async function topicWithQueue(name) {
 }
 
 const run = (box, input, ...more) =>
-  runCli(['--definition', fixture('sns-publish.asl.json'), '--bin-dir', box.bin, '--input', input, '--endpoint', emulator.url, ...more]);
+  runCli(['--definition', fixture('sns-publish.asl.json'), '--binary', box.binary, '--input', input, '--endpoint', emulator.url, ...more]);
 
 test('sns:publish publishes the resolved Message and Subject and returns the MessageId', async (t) => {
   const box = await sandbox(t, []);
@@ -85,7 +85,7 @@ test('a missing topic fails the state with SNS.NotFoundException, which Catch ma
     StartAt: 'Notify',
     States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: { TopicArn: topicArn, Message: 'hi' }, End: true } },
   });
-  const uncaught = await runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+  const uncaught = await runCli(['--definition', definition, '--binary', box.binary, '--endpoint', emulator.url]);
   assert.equal(uncaught.code, 1);
   assert.match(uncaught.stderr, /^error: SNS.NotFoundException: .*does not exist$/m);
 });
@@ -109,19 +109,19 @@ test('parameters SNS refuses fail as SNS.InvalidParameterException; an unreachab
 
   // moto's own check, answered as an SNS error document.
   let definition = await publishing({ TopicArn: topicArn, Message: 'hi', MessageAttributes: { n: { DataType: 'Number', StringValue: 'x' } } });
-  let result = await runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+  let result = await runCli(['--definition', definition, '--binary', box.binary, '--endpoint', emulator.url]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^↻ Notify retry 1 after SNS.InvalidParameterException: /m);
   assert.match(result.stderr, /^error: SNS.InvalidParameterException: .*Could not cast message attribute 'n' value to number/m);
 
   // No Message: checked before the call (moto answers it with a bare HTTP 500).
   definition = await publishing({ TopicArn: topicArn });
-  result = await runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+  result = await runCli(['--definition', definition, '--binary', box.binary, '--endpoint', emulator.url]);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^error: SNS.InvalidParameterException: Invalid parameter: Message/m);
 
   definition = await publishing({ TopicArn: topicArn, Message: 'hi' });
-  result = await runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', 'http://127.0.0.1:9']);
+  result = await runCli(['--definition', definition, '--binary', box.binary, '--endpoint', 'http://127.0.0.1:9']);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /^error: SNS.SdkClientException: Unable to execute HTTP request: /m);
 });
@@ -134,17 +134,17 @@ test('sns:publish without --endpoint, or with a parameter not emulated, is a set
       States: { Notify: { Type: 'Task', Resource: 'arn:aws:states:::sns:publish', Parameters: parameters, End: true } },
     });
   let definition = await publishing({ TopicArn: 'arn:aws:sns:us-east-1:123456789012:t', Message: 'hi' });
-  let result = await runCli(['--definition', definition, '--bin-dir', box.bin]);
+  let result = await runCli(['--definition', definition, '--binary', box.binary]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /state Notify: Resource "arn:aws:states:::sns:publish" cannot run locally without --endpoint/);
 
   definition = await publishing({ TargetArn: 'arn:aws:sns:us-east-1:123456789012:t', Message: 'hi' });
-  result = await runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+  result = await runCli(['--definition', definition, '--binary', box.binary, '--endpoint', emulator.url]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /state Notify: sns:publish parameter\(s\) TargetArn cannot run locally/);
 
   // A definition without sns:publish needs no endpoint.
   const pass = await box.json('pass.asl.json', { StartAt: 'P', States: { P: { Type: 'Pass', End: true } } });
-  result = await runCli(['--definition', pass, '--bin-dir', box.bin]);
+  result = await runCli(['--definition', pass, '--binary', box.binary]);
   assert.equal(result.code, 0, result.stderr);
 });

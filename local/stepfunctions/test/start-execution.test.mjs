@@ -59,7 +59,7 @@ async function executionsNamed(name) {
 async function deliver(box, arn, { refresh = REFRESH_INPUT, endpoint = emulator.url, more = [] } = {}) {
   const input = await box.json(`event-${Math.random().toString(36).slice(2)}.json`, { snapshotArn: arn, refresh });
   return runCli([
-    // No --bin-dir: the starter has no Lambda Task state.
+    // No --binary: the starter has no Lambda Task state.
     '--definition', STARTER, '--substitution', `RefreshStateMachineArn=${refreshArn}`,
     '--input', input, '--endpoint', endpoint, ...more,
   ]);
@@ -167,7 +167,7 @@ test('Step Functions errors fail the state under the names Step Functions gives 
       StartAt: 'Start',
       States: { Start: { Type: 'Task', Resource: 'arn:aws:states:::states:startExecution', Parameters: parameters, End: true } },
     });
-  const run = (definition) => runCli(['--definition', definition, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+  const run = (definition) => runCli(['--definition', definition, '--binary', box.binary, '--endpoint', emulator.url]);
 
   let result = await run(await starting({ StateMachineArn: refreshArn.replace(/rds-refresh$/, 'no-such-machine'), Input: {} }));
   assert.equal(result.code, 1);
@@ -200,44 +200,44 @@ test('states:startExecution without --endpoint, with a parameter StartExecution 
     box.json('start.asl.json', { StartAt: 'Start', States: { Start: { Type: 'Task', Resource: resource, Parameters: parameters, End: true } } });
   const machine = 'arn:aws:states:us-east-1:123456789012:stateMachine:m';
 
-  let result = await runCli(['--definition', await starting('arn:aws:states:::states:startExecution', { StateMachineArn: machine }), '--bin-dir', box.bin]);
+  let result = await runCli(['--definition', await starting('arn:aws:states:::states:startExecution', { StateMachineArn: machine }), '--binary', box.binary]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /state Start: Resource "arn:aws:states:::states:startExecution" cannot run locally without --endpoint \(it starts the execution through the Step Functions API there\)/);
 
   result = await runCli([
     '--definition', await starting('arn:aws:states:::states:startExecution', { StateMachineArn: machine, 'Input.$': '$', Mode: 'x' }),
-    '--bin-dir', box.bin, '--endpoint', emulator.url,
+    '--binary', box.binary, '--endpoint', emulator.url,
   ]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /state Start: states:startExecution parameter\(s\) Mode are not StartExecution's/);
 
   result = await runCli([
     '--definition', await starting('arn:aws:states:::states:startExecution.sync:2', { StateMachineArn: machine }),
-    '--bin-dir', box.bin, '--endpoint', emulator.url,
+    '--binary', box.binary, '--endpoint', emulator.url,
   ]);
   assert.equal(result.code, 2);
   // It runs here, nested, only with a --state-machine definition for it (test/nested.test.mjs).
   assert.match(result.stderr, /Resource "arn:aws:states:::states:startExecution.sync:2" cannot run locally without a --state-machine m=DEFINITION_FILE/);
 
-  // --bin-dir may be left out only when no Task state invokes a Lambda function.
+  // --binary may be left out only when no Task state invokes a Lambda function.
   const lambda = await box.json('lambda.asl.json', {
     StartAt: 'Call',
     States: { Call: { Type: 'Task', Resource: 'arn:aws:lambda:us-east-1:000000000000:function:echo-function', End: true } },
   });
   result = await runCli(['--definition', lambda]);
   assert.equal(result.code, 2);
-  assert.match(result.stderr, /--bin-dir is required: Task state Call invokes a Lambda function/);
+  assert.match(result.stderr, /--binary is required: Task state Call invokes a Lambda function/);
 });
 
 test('--substitution fills a placeholder that is not a function; without it the placeholder is unknown', async (t) => {
   const box = await sandbox(t, []);
   const input = await box.json('event.json', { snapshotArn: snapshotArn('x-1'), refresh: {} });
-  let result = await runCli(['--definition', STARTER, '--bin-dir', box.bin, '--input', input, '--endpoint', emulator.url]);
+  let result = await runCli(['--definition', STARTER, '--binary', box.binary, '--input', input, '--endpoint', emulator.url]);
   assert.equal(result.code, 2);
   assert.match(result.stderr, /unknown placeholder\(s\) \$\{RefreshStateMachineArn\}: not in the functions file \(--functions\) nor given with --substitution/);
 
   for (const bad of ['RefreshStateMachineArn', 'Refresh-Arn=x', 'RefreshStateMachineArn=a"b']) {
-    result = await runCli(['--definition', STARTER, '--substitution', bad, '--bin-dir', box.bin, '--endpoint', emulator.url]);
+    result = await runCli(['--definition', STARTER, '--substitution', bad, '--binary', box.binary, '--endpoint', emulator.url]);
     assert.equal(result.code, 2, bad);
     assert.match(result.stderr, /--substitution /, bad);
   }

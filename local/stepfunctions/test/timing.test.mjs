@@ -35,7 +35,7 @@ async function run(t, definition, ...args) {
   const box = await sandbox(t);
   const file = await box.json('machine.asl.json', definition);
   const events = path.join(box.dir, 'events.jsonl');
-  const result = await runCli(['--definition', file, '--functions', FUNCTIONS, '--bin-dir', box.bin, '--events', events, ...args]);
+  const result = await runCli(['--definition', file, '--functions', FUNCTIONS, '--binary', box.binary, '--events', events, ...args]);
   return { ...result, events: await readEvents(events) };
 }
 
@@ -161,7 +161,7 @@ test('--time-scale 0.01: a 10 s Wait, a SecondsPath and a TimestampPath Wait tak
   const events = path.join(box.dir, 'events.jsonl');
   const until = new Date(Date.now() + 20000).toISOString();
   const input = await box.json('input.json', { wait: { seconds: 20, until, keep: { kept: true } } });
-  const { code, stdout, stderr } = await runCli(['--definition', file, '--bin-dir', box.bin, '--input', input, '--events', events, '--time-scale', '0.01']);
+  const { code, stdout, stderr } = await runCli(['--definition', file, '--binary', box.binary, '--input', input, '--events', events, '--time-scale', '0.01']);
   assert.equal(code, 0, stderr);
   // InputPath and OutputPath apply as in a Wait: its output is its effective input.
   assert.deepEqual(JSON.parse(stdout), { kept: true });
@@ -198,7 +198,7 @@ test('--time-scale: a SecondsPath that is not a whole number fails the execution
   };
   const file = await box.json('machine.asl.json', machine);
   const input = await box.json('input.json', { seconds: 'soon' });
-  const args = ['--definition', file, '--bin-dir', box.bin, '--input', input];
+  const args = ['--definition', file, '--binary', box.binary, '--input', input];
   const real = await runCli([...args, '--real-waits']);
   const scaled = await runCli([...args, '--time-scale', '0.01']);
   const error = /^error: States.Runtime: Path expression '\$\.seconds' evaluated to "soon", but expected an integer$/m;
@@ -212,7 +212,7 @@ test('--time-scale: a SecondsPath that is not a whole number fails the execution
 test('--time-scale is a positive number, and does not go with --wait-ms, --retry-interval-ms or --real-waits', async (t) => {
   const box = await sandbox(t, []);
   const file = await box.json('machine.asl.json', { StartAt: 'Done', States: { Done: { Type: 'Succeed' } } });
-  const args = ['--definition', file, '--bin-dir', box.bin];
+  const args = ['--definition', file, '--binary', box.binary];
   for (const other of [['--wait-ms', '5'], ['--retry-interval-ms', '5'], ['--real-waits']]) {
     const { code, stderr } = await runCli([...args, '--time-scale', '0.1', ...other]);
     assert.equal(code, 2, stderr);

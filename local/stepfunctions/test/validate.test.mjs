@@ -30,7 +30,7 @@ test('run.mjs --validate-only says the same, and a run of an invalid definition 
   assert.equal(only.code, 1);
   assert.match(only.stderr, /States.ALL must be alone/);
 
-  const run = await runCli([...definition, '--bin-dir', box.bin]);
+  const run = await runCli([...definition, '--binary', box.binary]);
   assert.equal(run.code, 2);
   assert.match(run.stderr, /is not a valid state machine/);
 

@@ -311,8 +311,11 @@ async fn a_stale_snapshot_fails_early_and_a_named_one_is_used() {
     assert!(stale.stderr.contains("error: SnapshotTooOld"), "{}", stale.stderr);
     assert_eq!(emulator.changing_calls(), Vec::<String>::new());
 
-    let named =
-        refresh_local(&emulator, &input_with(json!({"snapshot": {"identifier": "x-2026-11-21", "type": "manual"}})), &[]);
+    let named = refresh_local(
+        &emulator,
+        &input_with(json!({"snapshot": {"identifier": "x-2026-11-21", "type": "manual"}})),
+        &[],
+    );
     let output = named.output();
     assert_eq!(
         (output.snapshot.identifier.as_str(), output.snapshot.created_at.as_str()),

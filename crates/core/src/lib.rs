@@ -23,9 +23,6 @@ pub mod state;
 pub mod tags;
 pub mod tasks;
 
-/// The decisions that had their own modules before [`decisions`] held them all, under their
-/// old paths.
-pub use decisions::{leftovers, lock, repair};
 pub use error::TaskError;
 /// The shared vocabulary, under the names the tasks have always used.
 pub use rds_refresh_model::{self as model, identifiers};

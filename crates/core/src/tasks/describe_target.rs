@@ -9,14 +9,11 @@ use crate::decisions::configuration::{self, Origin};
 use crate::decisions::guards::{check_deletion_protection, check_opted_in};
 use crate::identifiers::swap_identifiers;
 use crate::model::{InstanceRef, SnapshotRef, TargetConfiguration, TargetSpec};
-use crate::rds::{check_fits_snapshot, find_instance, now};
+use crate::rds::{check_fits_snapshot, configuration_of, find_instance, now};
 use crate::state::{RdsAndState, StoredConfiguration};
 use crate::tags;
 
 pub use crate::decisions::configuration::ConfigurationSource;
-/// What a configuration is read from a live instance with (it lives in the RDS layer; the tests
-/// compare a target's settings with it under this path).
-pub use crate::rds::configuration_of;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -10,10 +10,11 @@ use rds_refresh_core::lambda::parse_input;
 use rds_refresh_core::model::{
     CopyOptions, CopyOrigin, CopyRef, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration, TargetSpec,
 };
+use rds_refresh_core::rds::configuration_of;
 use rds_refresh_core::rds::format_time;
 use rds_refresh_core::tags;
 use rds_refresh_core::tasks::delete_target::DeleteOutcome;
-use rds_refresh_core::tasks::describe_target::{ConfigurationSource, configuration_of};
+use rds_refresh_core::tasks::describe_target::ConfigurationSource;
 use rds_refresh_core::tasks::*;
 use rds_refresh_test_support::{
     Emulator, create_instance, create_instance_with, create_snapshot, instance, manual_snapshot_ids, opt_in,
@@ -827,7 +828,7 @@ async fn the_lock_of_an_ended_execution_is_taken_over_and_a_running_ones_is_not(
     assert!(taken.held);
     assert_eq!(
         taken.taken_over_from,
-        Some(rds_refresh_core::lock::TakenOver { execution: holder.clone(), status: "ABORTED".into() })
+        Some(rds_refresh_core::model::TakenOver { execution: holder.clone(), status: "ABORTED".into() })
     );
     let target = instance_ref(TARGET_REGION, &y);
     assert_eq!(clients.clients.current_lock(&target).await.unwrap().unwrap().owner, next);
@@ -875,7 +876,7 @@ async fn the_repair_renames_back_only_when_no_running_execution_holds_the_lock()
     lock_target::handle(locks.clone(), lock_input(&y, &running, Acquire)).await.unwrap();
 
     let output = repair_execution::handle(clients.clone(), event()).await.unwrap();
-    assert_eq!(output.repair, rds_refresh_core::repair::Repair::HandsOff { holder: running.clone() });
+    assert_eq!(output.repair, rds_refresh_core::decisions::repair::Repair::HandsOff { holder: running.clone() });
     assert!(!output.lock_released);
     assert!(instance(&client, &retired).await.is_some(), "nothing was renamed");
 
@@ -884,7 +885,7 @@ async fn the_repair_renames_back_only_when_no_running_execution_holds_the_lock()
     let output = repair_execution::handle(clients, event()).await.unwrap();
     assert_eq!(
         output.repair,
-        rds_refresh_core::repair::Repair::RenameBack { retired: retired.clone(), temporaries: vec![] }
+        rds_refresh_core::decisions::repair::Repair::RenameBack { retired: retired.clone(), temporaries: vec![] }
     );
     assert!(output.wait_for_target);
     assert!(!output.lock_released, "the lock was not the stopped execution's");

@@ -4,8 +4,8 @@
 //! Change" event, leaves a serving `y`, a released lock and a notification; and, without it, a
 //! plain re-run takes the stopped execution's lock over and ends with `y` refreshed.
 
-use rds_refresh_core::lock::TakenOver;
 use rds_refresh_core::model::InstanceRef;
+use rds_refresh_core::model::TakenOver;
 use rds_refresh_core::tags;
 use rds_refresh_test_support::local_run::{
     Run, SWAP_STEPS, TARGET_REGION, for_each_step, input, refresh_local, refresh_local_with, repair_local, seed_source,

@@ -14,12 +14,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 
 import {
   allStates,
   LAMBDA_INVOKE,
   loadDefinition,
+  parseCommandLine,
   parseSubstitutions,
   readJson,
   SetupError,
@@ -83,12 +83,7 @@ const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 };
 const say = (line) => process.stderr.write(line + '\n');
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError(error.message);
-  }
+  const values = parseCommandLine(argv, OPTIONS);
   if (values.help) return values;
   if (!values.definition) throw new UsageError('--definition is required');
   parseTiming(values);

@@ -22,10 +22,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 
 import { loadCases, outcomeMismatches } from './lib/cases.mjs';
-import { ACCOUNT, loadDefinition, parseSubstitutions, REGION, SetupError, UsageError } from './lib/definition.mjs';
+import { ACCOUNT, loadDefinition, parseCommandLine, parseSubstitutions, REGION, SetupError, UsageError } from './lib/definition.mjs';
 import { loadMockConfig } from './lib/mock-config.mjs';
 
 const STATEMACHINE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'statemachine');
@@ -61,12 +60,7 @@ function seconds(values, flag) {
 }
 
 function parseOptions(argv) {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw new UsageError(error.message);
-  }
+  const values = parseCommandLine(argv, OPTIONS);
   if (values.help) return values;
   if (values.endpoint === undefined) throw new UsageError('--endpoint is required');
   if (!/^https?:\/\/[^/]/.test(values.endpoint)) throw new UsageError('--endpoint must be an http:// or https:// URL');

@@ -1,6 +1,7 @@
 // Loading, substituting, walking and validating an ASL (JSONPath) definition.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
+import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 // asl-validator 4 is CommonJS.
@@ -32,6 +33,15 @@ export class SetupError extends Error {}
 
 /** A SetupError in the command line itself: the usage text follows the message. */
 export class UsageError extends SetupError {}
+
+/** The command line's option values (parseArgs, strict, no positionals); a UsageError if it does not parse. */
+export function parseCommandLine(argv, options) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+}
 
 export const functionArn = (name) => `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${name}`;
 

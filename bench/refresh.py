@@ -13,6 +13,8 @@ from datetime import datetime
 from pathlib import Path
 
 from harness import ROOT, STATE_TABLE, BenchError, Emulator
+
+from emulator_process import communicate_or_stop  # noqa: E402  (harness puts local/emulator on the path)
 from model import Definition, Totals
 
 
@@ -90,17 +92,7 @@ def run_refresh(emulator: Emulator, definition: Definition, binary: Path, work: 
              "--endpoint", emulator.url, "--events", str(events_file)],
             env=runner_env(), stdout=subprocess.PIPE, stderr=log, text=True,
         )
-        try:
-            stdout, _ = runner.communicate(timeout=600)
-        except BaseException:
-            # SIGTERM lets the runner abort the execution and stop its function processes.
-            runner.terminate()
-            try:
-                runner.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                runner.kill()
-                runner.wait()
-            raise
+        stdout = communicate_or_stop(runner, timeout=600)
     process_seconds = time.perf_counter() - started
     if runner.returncode != 0:
         tail = "\n".join(progress.read_text().splitlines()[-15:])

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "local/emulator"))
 import seeding  # noqa: E402
-from emulator_process import EmulatorClient, EmulatorProcess  # noqa: E402
+from emulator_process import EmulatorClient, EmulatorProcess, communicate_or_stop  # noqa: E402
 
 WORLD = "standard"
 SOURCE, TARGET = "x", "y"  # the world's instance names: x is refreshed into y
@@ -135,17 +135,7 @@ def refresh(emulator: EmulatorClient, world: dict, work: Path) -> int:
         [str(ROOT / "scripts/refresh-local"), "--no-build", "--input", str(input_file), "--endpoint", emulator.url],
         stdout=subprocess.PIPE, text=True,
     )
-    try:
-        output, _ = runner.communicate()
-    except BaseException:
-        # SIGTERM lets the runner abort the execution and stop its function processes.
-        runner.terminate()
-        try:
-            runner.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            runner.kill()
-            runner.wait()
-        raise
+    output = communicate_or_stop(runner)
     if runner.returncode != 0:
         say(f"the refresh failed (scripts/refresh-local exit status {runner.returncode})")
         return runner.returncode

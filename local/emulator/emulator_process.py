@@ -19,6 +19,24 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 
+def communicate_or_stop(process: subprocess.Popen, timeout: float | None = None) -> str:
+    """The stdout of `process` (a local run, e.g. scripts/refresh-local, that the programs
+    driving the emulator start beside it) once it has ended. Should this program be interrupted
+    or `timeout` pass first, SIGTERM lets the child clean up (the runner aborts its execution and
+    stops its function processes), SIGKILL follows after 10 s, and the exception goes on."""
+    try:
+        output, _ = process.communicate(timeout=timeout)
+        return output
+    except BaseException:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        raise
+
+
 class EmulatorClient:
     """The control API and a boto3 RDS client of an emulator that listens at `url`."""
 

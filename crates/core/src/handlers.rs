@@ -22,6 +22,7 @@ pub enum Handler {
     LockTarget,
     FindSnapshot,
     DescribeTarget,
+    CheckSecrets,
     CopySnapshot,
     WaitCopied,
     DeleteTarget,
@@ -29,6 +30,10 @@ pub enum Handler {
     RestoreTarget,
     WaitAvailable,
     ConfigureTarget,
+    SetCredentials,
+    WaitCredentials,
+    ApplyRoles,
+    CheckConnections,
     TagTarget,
     PruneCopies,
     RenameTarget,
@@ -66,6 +71,7 @@ impl Handler {
             Handler::LockTarget => Box::pin(lambda::run(lock_target::handle)),
             Handler::FindSnapshot => Box::pin(lambda::run(find_snapshot::handle)),
             Handler::DescribeTarget => Box::pin(lambda::run(describe_target::handle)),
+            Handler::CheckSecrets => Box::pin(lambda::run(check_secrets::handle)),
             Handler::CopySnapshot => Box::pin(lambda::run(copy_snapshot::handle)),
             Handler::WaitCopied => Box::pin(lambda::run(wait_copied::handle)),
             Handler::DeleteTarget => Box::pin(lambda::run(delete_target::handle)),
@@ -73,6 +79,10 @@ impl Handler {
             Handler::RestoreTarget => Box::pin(lambda::run(restore_target::handle)),
             Handler::WaitAvailable => Box::pin(lambda::run(wait_available::handle)),
             Handler::ConfigureTarget => Box::pin(lambda::run(configure_target::handle)),
+            Handler::SetCredentials => Box::pin(lambda::run(set_credentials::handle)),
+            Handler::WaitCredentials => Box::pin(lambda::run(wait_credentials::handle)),
+            Handler::ApplyRoles => Box::pin(lambda::run(apply_roles::handle)),
+            Handler::CheckConnections => Box::pin(lambda::run(check_connections::handle)),
             Handler::TagTarget => Box::pin(lambda::run(tag_target::handle)),
             Handler::PruneCopies => Box::pin(lambda::run(prune_copies::handle)),
             Handler::RenameTarget => Box::pin(lambda::run(rename_target::handle)),
@@ -92,7 +102,7 @@ mod tests {
         assert_eq!(Handler::named("check-input"), Ok(Handler::CheckInput));
         assert_eq!(Handler::RepairExecution.name(), "repair-execution");
         assert_eq!(Handler::RepairExecution.module(), "repair_execution");
-        assert_eq!(Handler::iter().count(), 17);
+        assert_eq!(Handler::iter().count(), 22);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::TaskError;
 use crate::executions::Executions;
 use crate::rds::Rds;
+use crate::secrets::Secrets;
 use crate::state::{RdsAndState, StateTable};
+use rds_refresh_database::Tls;
 
 /// The AWS clients a handler is given, built once per process from the environment.
 pub trait Clients: Clone + Sized {
@@ -108,3 +110,38 @@ async fn run_json(handler: JsonHandler) -> Result<(), lambda_runtime::Error> {
 }
 
 pub use rds_refresh_model::parse_input;
+
+impl Clients for Secrets {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Secrets::new(config.clone()))
+    }
+}
+
+/// Clients `C` and Secrets Manager, for the tasks that read y's secrets.
+#[derive(Clone, Debug)]
+pub struct WithSecrets<C> {
+    pub clients: C,
+    pub secrets: Secrets,
+}
+
+impl<C: Clients> Clients for WithSecrets<C> {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Self { clients: C::from_config(config)?, secrets: Secrets::new(config.clone()) })
+    }
+}
+
+/// What the tasks inside the database use: Secrets Manager for the passwords, and TLS
+/// trusting the CA bundle that `RDS_REFRESH_CA_BUNDLE` names (a missing or unreadable bundle
+/// fails the function's init: nothing connects unverified).
+#[derive(Clone)]
+pub struct Database {
+    pub secrets: Secrets,
+    pub tls: Tls,
+}
+
+impl Clients for Database {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        let tls = Tls::from_env().map_err(|error| error.to_string())?;
+        Ok(Self { secrets: Secrets::new(config.clone()), tls })
+    }
+}

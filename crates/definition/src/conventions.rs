@@ -68,6 +68,14 @@ pub const DELETED_POLLING: Retrier = polling(30, 60, 120);
 /// A rename taking effect, the instance appearing under its new name: polled more often, for
 /// less long (about 1.1 h).
 pub const RENAMED_POLLING: Retrier = polling(10, 60, 60);
+/// New master credentials taking effect: RDS applies them in minutes; wait-credentials names
+/// them not applied after 20 minutes, within this (about 22 min).
+pub const CREDENTIALS_POLLING: Retrier = polling(20, 23, 60);
+/// set-credentials found the new instance in a passing status (it has just been restored or
+/// configured and found available, so only a short one: backing-up after the restore) and
+/// failed NotReady before changing anything (about 9 min). Shorter than [`BUSY_POLLING`]: the
+/// execution's timeout must still hold the longest refresh.
+pub const CREDENTIALS_BUSY_POLLING: Retrier = polling(15, 8, 120);
 /// A step that changes an instance found it in a passing status (backing-up, modifying,
 /// maintenance, ...) and failed NotReady before changing anything (about 1.2 h).
 pub const BUSY_POLLING: Retrier = polling(15, 35, 120);

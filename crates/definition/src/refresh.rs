@@ -72,7 +72,7 @@ fn input_and_lock(refresh: &mut Refresh) {
         "CheckInput",
         invoke_with("CheckInput", "$")
             .comment("Checks the input against every rule (InvalidInput names the field) and writes out every default; the state becomes {request, snapshot: null, targetState: null, retainOldSeconds}. No AWS call.")
-            .result_selector(from_payload(&["request", "snapshot", "targetState", "retainOldSeconds"]))
+            .result_selector(from_payload(&["request", "snapshot", "targetState", "retainOldSeconds", "credentialsApplied"]))
             .catch(catch_all(ERROR, "RefreshFailed"))
             .next("IsDryRun"),
     );
@@ -131,6 +131,7 @@ fn snapshot_and_copy(refresh: &mut Refresh) {
                 "encrypted",
                 "engine",
                 "engineVersion",
+                "masterUsername",
             ]))
             .result_path(SNAPSHOT)
             .next("DescribeTarget"),
@@ -150,7 +151,18 @@ fn snapshot_and_copy(refresh: &mut Refresh) {
                 "swapInterrupted",
             ]))
             .result_path(TARGET_STATE)
-            .next("CopySnapshot"),
+            .next("CheckSecrets"),
+    );
+    refresh.step(
+        "CheckSecrets",
+        invoke(
+            "CheckSecrets",
+            obj! { "target.$": "$.request.target", "snapshot.$": SNAPSHOT, "configuration.$": configuration() },
+        )
+        .comment("Reads every secret the new target's credentials come from (target.masterUserSecretArn, target.roleSecrets) and checks its shape: SecretNotFound, SecretInvalid. Plans the credential steps (master: null skips them). Writes secret ARNs and versions, never values. Changes nothing.")
+        .result_selector(from_payload(&["master", "masterUsername", "roles", "otherLogins"]))
+        .result_path(CREDENTIALS)
+        .next("CopySnapshot"),
     );
     refresh.step(
         "CopySnapshot",
@@ -269,8 +281,9 @@ fn swap(refresh: &mut Refresh) {
         "WaitBesideConfigured",
         wait_configured(beside())
             .comment("Polls until the new instance has its whole configuration in effect.")
-            .next("RetireTarget"),
+            .next("CredentialsBeside?"),
     );
+    credentials(refresh, CredentialStates::BESIDE, beside(), "RetireTarget");
     refresh.step(
         "RetireTarget",
         rename(target(), retired_name(), RETIREMENT)
@@ -338,8 +351,9 @@ fn replace(refresh: &mut Refresh) {
             .comment("Polls until the restored target is available; reports the downtime from the delete.")
             .result_selector(endpoint_and_downtime())
             .result_path(AVAILABLE)
-            .next("ConfigureTarget"),
+            .next("Credentials?"),
     );
+    credentials(refresh, CredentialStates::TARGET, target(), "ConfigureTarget");
     refresh.step(
         "ConfigureTarget",
         configure(target())
@@ -351,6 +365,98 @@ fn replace(refresh: &mut Refresh) {
         wait_configured(target())
             .comment("Polls until the target is available with no pending modification and every setting and tag of its configuration in effect.")
             .next("TagTarget"),
+    );
+}
+
+// --- Credentials -------------------------------------------------------------------------------
+//
+// Before the target's name serves the new instance (swap: beside it, before RetireTarget;
+// replace: right after the restore): the master password from y's secret (or a managed secret
+// like y's), waited for; the roles' passwords and logins inside the database; every login
+// checked. A failure takes the failure path like any step (in swap mode the new instance is
+// removed and the target keeps serving).
+
+/// The names of one credentials block's states.
+struct CredentialStates {
+    asked: &'static str,
+    set: &'static str,
+    wait: &'static str,
+    roles: &'static str,
+    check: &'static str,
+}
+
+impl CredentialStates {
+    const BESIDE: CredentialStates = CredentialStates {
+        asked: "CredentialsBeside?",
+        set: "SetCredentialsBeside",
+        wait: "WaitCredentialsBeside",
+        roles: "ApplyRolesBeside",
+        check: "CheckConnectionsBeside",
+    };
+    const TARGET: CredentialStates = CredentialStates {
+        asked: "Credentials?",
+        set: "SetCredentials",
+        wait: "WaitCredentials",
+        roles: "ApplyRoles",
+        check: "CheckConnections",
+    };
+}
+
+fn credentials(refresh: &mut Refresh, names: CredentialStates, instance: Json, next: &'static str) {
+    refresh.add(
+        names.asked,
+        Choice::new(
+            "The credential steps run when CheckSecrets planned master credentials (a secret, or a managed secret like the target's).",
+            vec![when(compare(at(CREDENTIALS, "master"), "IsNull", false), names.set)],
+            next,
+        ),
+    );
+    refresh.step(
+        names.set,
+        invoke("SetCredentials", obj! { "target": instance.clone(), "credentials.$": CREDENTIALS })
+            .comment("Sets the new instance's master password from the target's secret (ModifyDBInstance MasterUserPassword), or gives it an RDS-managed secret with the target's KMS key (ManageMasterUserPassword). CredentialsNotApplied when RDS refuses.")
+            .result_selector(from_payload(&["requestedAt"]))
+            .result_path(CREDENTIALS_SET)
+            .retry_first(CREDENTIALS_BUSY_POLLING)
+            .next(names.wait),
+    );
+    refresh.step(
+        names.wait,
+        invoke(
+            "WaitCredentials",
+            obj! {
+                "target": instance,
+                "credentials.$": CREDENTIALS,
+                "requestedAt.$": at(CREDENTIALS_SET, "requestedAt"),
+            },
+        )
+        .comment("Polls until RDS has applied the master credentials (no pending MasterUserPassword, the managed secret active); CredentialsNotApplied after 20 minutes. Keeps the endpoint.")
+        .result_selector(from_payload(&["endpoint", "masterUserSecretArn"]))
+        .result_path(DATABASE)
+        .retry_first(CREDENTIALS_POLLING)
+        .next(names.roles),
+    );
+    refresh.step(
+        names.roles,
+        invoke("ApplyRoles", obj! { "database.$": DATABASE, "credentials.$": CREDENTIALS })
+            .comment("Inside the database, as the master user (CredentialsNotApplied if its new password does not log in): sets each role's password from its secret (RoleNotFound for a role the snapshot lacks); with otherLogins disable, NOLOGIN for every other login role. ConnectionFailed names host, port and role.")
+            .result_selector(from_payload(&["rolesSet", "loginsDisabled"]))
+            .result_path(ROLES)
+            .next(names.check),
+    );
+    refresh.step(
+        names.check,
+        invoke("CheckConnections", obj! { "database.$": DATABASE, "credentials.$": CREDENTIALS, "roles.$": ROLES })
+            .comment("Logs in as the master user and as each role given a secret, with the target's secrets, and runs SELECT 1 (ConnectionFailed otherwise). Reports what the credential steps did.")
+            .result_selector(from_payload(&[
+                "masterUsername",
+                "masterUserSecretArn",
+                "rolesSet",
+                "loginsDisabled",
+                "checkedLogins",
+            ]))
+            .result_path(CREDENTIALS_APPLIED)
+            .next(next),
     );
 }
 
@@ -429,6 +535,7 @@ fn finish(refresh: &mut Refresh) {
                     "endpoint.$": at(AVAILABLE, "endpoint"),
                     "mode.$": MODE,
                     "downtime.$": at(AVAILABLE, DOWNTIME),
+                    "credentials.$": CREDENTIALS_APPLIED,
                 },
             ),
         )
@@ -455,6 +562,7 @@ fn finish(refresh: &mut Refresh) {
                 // The CLI reads the output's downtime.
                 (format!("{DOWNTIME}.$")): at(AVAILABLE, DOWNTIME),
                 "lockTakenOverFrom.$": at(LOCK, "takenOverFrom"),
+                "credentials.$": CREDENTIALS_APPLIED,
             },
         ),
     );

@@ -62,6 +62,10 @@ pub struct TargetConfiguration {
     pub performance_insights_retention_period: Option<i32>,
     pub ca_certificate_identifier: Option<String>,
     pub license_model: Option<String>,
+    /// The KMS key of the target's RDS-managed master secret (`MasterUserSecret`), when RDS
+    /// manages its master password: the new target gets a managed secret of its own with this
+    /// key, after the restore (the credential steps, not configure-target, apply it).
+    pub master_user_secret_kms_key_id: Option<String>,
     /// User tags; never `aws:` ones (which cannot be set) nor rds-refresh's own `rds-refresh:`
     /// ones (which each run sets anew).
     pub tags: BTreeMap<String, String>,
@@ -123,6 +127,8 @@ impl TargetConfiguration {
             // Where the storage does not take them, RDS reports its baseline: not a setting.
             "iops" => self.provisioned_performance(actual.allocated_storage).0.is_some(),
             "storageThroughput" => self.provisioned_performance(actual.allocated_storage).1.is_some(),
+            // Set and checked by the credential steps (set-credentials, wait-credentials).
+            "masterUserSecretKmsKeyId" => false,
             "performanceInsightsKmsKeyId" | "performanceInsightsRetentionPeriod" => {
                 self.performance_insights_enabled == Some(true) && !wanted_value.is_null()
             }

@@ -93,6 +93,29 @@ pub enum TaskError {
     /// says what to pass in `target.overrides`.
     #[error("{0}")]
     ConfigurationIncompatible(String),
+
+    /// A secret of `target.masterUserSecretArn` or `target.roleSecrets` does not exist or
+    /// cannot be read (access denied, its KMS key refused, scheduled for deletion).
+    #[error("{0}")]
+    SecretNotFound(String),
+
+    /// A secret is not in the shape it must have; the message names the secret and the field
+    /// (never its value).
+    #[error("{0}")]
+    SecretInvalid(String),
+
+    /// RDS refused the new master credentials, or never applied them, or they do not log in.
+    #[error("{0}")]
+    CredentialsNotApplied(String),
+
+    /// The database could not be reached or a login failed: host, port, role and the
+    /// server's message (never a password).
+    #[error("{0}")]
+    ConnectionFailed(String),
+
+    /// A role of `target.roleSecrets` does not exist in the restored database.
+    #[error("{0}")]
+    RoleNotFound(String),
 }
 
 impl TaskError {
@@ -150,7 +173,8 @@ mod tests {
         assert_eq!(TaskError::NotReady(String::new()).name(), "NotReady");
         assert_eq!(TaskError::NotReady(String::new()).kind(), ErrorName::NotReady);
         let names: Vec<_> = ErrorName::all().map(ErrorName::as_str).collect();
-        assert_eq!(names.len(), 19);
+        assert_eq!(names.len(), 24);
+        assert!(names.contains(&"SecretInvalid") && names.contains(&"CredentialsNotApplied"));
         assert!(names.contains(&"ConfigurationIncompatible") && names.contains(&"TargetLocked"));
     }
 

@@ -76,12 +76,23 @@ pub mod result_paths {
     pub const SNAPSHOT: &str = "$.snapshot";
     /// DescribeTarget: the target's existence, configuration and swap names.
     pub const TARGET_STATE: &str = "$.targetState";
+    /// CheckSecrets: the credentials plan (secret ARNs and versions, never values).
+    pub const CREDENTIALS: &str = "$.credentials";
     /// CopySnapshot: the copy in the target's region.
     pub const COPY: &str = "$.copy";
     /// RestoreBeside, RestoreTarget.
     pub const RESTORE: &str = "$.restore";
     /// ConfigureBeside, ConfigureTarget.
     pub const CONFIGURED: &str = "$.configured";
+    /// SetCredentials(Beside): `{requestedAt}`.
+    pub const CREDENTIALS_SET: &str = "$.credentialsSet";
+    /// WaitCredentials(Beside): the new instance's endpoint and managed secret.
+    pub const DATABASE: &str = "$.database";
+    /// ApplyRoles(Beside): `{rolesSet, loginsDisabled}`.
+    pub const ROLES: &str = "$.roles";
+    /// CheckConnections(Beside): what the credential steps did (set to null by CheckInput;
+    /// the output's `credentials`).
+    pub const CREDENTIALS_APPLIED: &str = "$.credentialsApplied";
     /// RetireTarget (or SwitchedEarlier, ResumeSwitch): `startedAt` is when the target's name
     /// stopped serving in swap mode (the CLI reads `retirement.startedAt`).
     pub const RETIREMENT: &str = "$.retirement";

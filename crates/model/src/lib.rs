@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::identifiers::{check_instance_identifier, check_region};
 
 pub mod configuration;
+pub mod credentials;
 pub mod error;
 pub mod identifiers;
 pub mod input;
@@ -46,6 +47,7 @@ pub struct TakenOver {
 }
 
 pub use configuration::{Difference, Overrides, TargetConfiguration};
+pub use credentials::{CredentialsApplied, CredentialsPlan, MasterCredentials, OtherLogins, RoleSecret};
 pub use request::{CopyOptions, Mode, NotifyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
 
 /// An RDS DB instance, named by region and identifier.
@@ -103,6 +105,10 @@ pub struct SnapshotRef {
     /// groups must be of its major version.
     #[serde(default)]
     pub engine_version: Option<String>,
+    /// The master user of the snapshot's instance: a restore keeps it, and the target's
+    /// master secret must name it.
+    #[serde(default)]
+    pub master_username: Option<String>,
 }
 
 /// The snapshot the target is restored from, in the target region.
@@ -174,6 +180,12 @@ pub struct RefreshOutput {
     /// it (stopped, timed out), and how it ended: this run finished or undid what it left.
     #[serde(default)]
     pub lock_taken_over_from: Option<crate::TakenOver>,
+    /// What the credential steps did before the target's name served the new instance: the
+    /// master user and the secret its password is in now, the roles given their secrets'
+    /// passwords, the logins disabled, the logins checked. `null` when none ran (the target
+    /// keeps the snapshot's credentials). Names and ARNs only, never a password.
+    #[serde(default)]
+    pub credentials: Option<crate::CredentialsApplied>,
 }
 
 /// A stretch of time in which the target's name did not serve.

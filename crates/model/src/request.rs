@@ -1,10 +1,13 @@
 //! The execution input, and the rules it must follow before anything is done.
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::InstanceRef;
 use crate::TaskError;
 use crate::configuration::Overrides;
+use crate::credentials::OtherLogins;
 use crate::identifiers::{check_instance_identifier, check_region, check_snapshot_identifier};
 
 /// The execution input: refresh `target` from the newest snapshot of `source`.
@@ -91,6 +94,28 @@ pub struct TargetSpec {
     /// Take a final snapshot of the target when deleting it (tagged as made by rds-refresh).
     #[serde(default)]
     pub final_snapshot: bool,
+    /// A Secrets Manager secret (in the target's region) holding the target's master
+    /// credentials in RDS's shape, `{"username": ..., "password": ...}`. The new target's
+    /// master password is set from it (ModifyDBInstance `MasterUserPassword`) and checked by
+    /// logging in, before the target's name serves the new instance; without it the new target
+    /// keeps the snapshot's (the source's) master password. Not with a target whose master
+    /// password RDS manages (`MasterUserSecret`): the new target gets its own managed secret.
+    #[schemars(example = &"arn:aws:secretsmanager:us-west-2:123456789012:secret:staging/y/master-AbCdEf")]
+    pub master_user_secret_arn: Option<String>,
+    /// Application roles and the secrets (in the target's region) holding their passwords
+    /// (field `password`; a `username` field, if present, must be the role): each role's
+    /// password on the new target is set from its secret, so the target's applications keep
+    /// logging in and the source's passwords stop working. A role the new target lacks is an
+    /// error (`RoleNotFound`) before the switch. Needs the master's credentials
+    /// (`masterUserSecretArn`, or a target whose master password RDS manages).
+    #[serde(default)]
+    pub role_secrets: BTreeMap<String, String>,
+    /// `keep` (default) or `disable`: with `disable`, every other role that can log in (not
+    /// the master user, not RDS's own `rds*` roles, not a role of `roleSecrets`) gets NOLOGIN
+    /// on the new target; the output lists them. Needs the master's credentials, as
+    /// `roleSecrets`.
+    #[serde(default)]
+    pub other_logins: OtherLogins,
 }
 
 impl TargetSpec {
@@ -192,6 +217,11 @@ impl RefreshRequest {
             return Err(TaskError::invalid_input("target", "must not be the source instance"));
         }
         self.target.overrides.validate()?;
+        crate::credentials::validate(
+            self.target.master_user_secret_arn.as_deref(),
+            &self.target.role_secrets,
+            &self.target.region,
+        )?;
         if self.snapshot.max_age_hours == Some(0) {
             return Err(TaskError::invalid_input("snapshot.maxAgeHours", "must be at least 1"));
         }
@@ -224,6 +254,9 @@ impl RefreshRequest {
                 allow_disable_deletion_protection: false,
                 create_if_missing: false,
                 final_snapshot: false,
+                master_user_secret_arn: None,
+                role_secrets: BTreeMap::new(),
+                other_logins: OtherLogins::Keep,
             },
             snapshot: SnapshotSelection::default(),
             copy: CopyOptions::default(),

@@ -128,6 +128,16 @@ impl Emulator {
         }
     }
 
+    /// Secrets Manager clients (the emulator's), for the tasks that read y's secrets.
+    pub fn secrets(&self) -> rds_refresh_core::secrets::Secrets {
+        rds_refresh_core::secrets::Secrets::new(self.sdk_config())
+    }
+
+    /// `clients` and Secrets Manager (the emulator's).
+    pub fn with_secrets<C>(&self, clients: C) -> rds_refresh_core::lambda::WithSecrets<C> {
+        rds_refresh_core::lambda::WithSecrets { clients, secrets: self.secrets() }
+    }
+
     /// Calls an AWS query-protocol API (SNS, SQS) of the emulator over plain HTTP and returns
     /// the XML answer: SDK crates only for setting up notifications in tests are not worth
     /// their build time.

@@ -61,6 +61,7 @@ mod tests {
             encrypted: false,
             engine: None,
             engine_version: None,
+            master_username: None,
         }
     }
 

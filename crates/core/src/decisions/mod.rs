@@ -18,8 +18,10 @@
 //! | what earlier swaps left | [`leftovers::among`] | prune-copies, repair-execution, plan-refresh |
 //! | who may hold the lock | [`lock::in_the_way`], [`lock::resolve`] | lock-target, the state table, plan-refresh, repair-execution |
 //! | what repairs a stopped execution | [`repair::decide`] | repair-execution, plan-refresh |
+//! | where y's master password comes from, whether a secret may be used, whether RDS applied it | [`credentials`] | check-secrets, set-credentials, wait-credentials, apply-roles, check-connections, plan-refresh |
 pub mod configuration;
 pub mod copy;
+pub mod credentials;
 pub mod deletion;
 pub mod guards;
 pub mod leftovers;

@@ -206,6 +206,7 @@ mod tests {
             encrypted: true,
             engine: None,
             engine_version: None,
+            master_username: None,
         };
         assert_eq!(
             check_kms_key(&encrypted, &request).unwrap_err(),

@@ -136,6 +136,10 @@ pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
         performance_insights_retention_period: instance.performance_insights_retention_period(),
         ca_certificate_identifier: instance.ca_certificate_identifier().map(str::to_owned),
         license_model: instance.license_model().map(str::to_owned),
+        master_user_secret_kms_key_id: instance
+            .master_user_secret()
+            .and_then(|secret| secret.kms_key_id())
+            .map(str::to_owned),
         tags: tags::to_map(instance.tag_list())
             .into_iter()
             .filter(|(key, _)| crate::model::configuration::is_user_tag(key))

@@ -25,6 +25,9 @@ pub struct Output {
     /// Always `null` here; describe-target fills it in (present from the start for the
     /// failure path, like `snapshot`).
     pub target_state: Option<crate::tasks::describe_target::Output>,
+    /// Always `null` here; check-connections fills it in when the credential steps run (the
+    /// output's `credentials`).
+    pub credentials_applied: Option<crate::model::CredentialsApplied>,
 }
 
 /// Needs no AWS client: the input is checked on its own.
@@ -32,5 +35,5 @@ pub async fn handle(_: NoClients, request: Input) -> Result<Output, TaskError> {
     let request = request.normalized();
     request.validate()?;
     let retain_old_seconds = request.retain_old_minutes * 60;
-    Ok(Output { request, snapshot: None, retain_old_seconds, target_state: None })
+    Ok(Output { request, snapshot: None, retain_old_seconds, target_state: None, credentials_applied: None })
 }

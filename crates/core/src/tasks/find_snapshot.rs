@@ -76,5 +76,6 @@ fn snapshot_ref(snapshot: &DbSnapshot, region: &str) -> Result<SnapshotRef, Task
         encrypted: snapshot.encrypted().unwrap_or(false),
         engine: snapshot.engine().map(str::to_owned),
         engine_version: snapshot.engine_version().map(str::to_owned),
+        master_username: snapshot.master_username().map(str::to_owned),
     })
 }

@@ -4,7 +4,10 @@
 //! one step, and returns a typed output or a named [`TaskError`](crate::TaskError).
 //! Handlers never sleep: a task that waits for something reports `NotReady` and the
 //! state machine calls it again later.
+pub mod apply_roles;
+pub mod check_connections;
 pub mod check_input;
+pub mod check_secrets;
 pub mod configure_target;
 pub mod copy_snapshot;
 pub mod delete_target;
@@ -17,7 +20,9 @@ pub mod recover_swap;
 pub mod rename_target;
 pub mod repair_execution;
 pub mod restore_target;
+pub mod set_credentials;
 pub mod tag_target;
 pub mod wait_available;
 pub mod wait_copied;
+pub mod wait_credentials;
 pub mod wait_deleted;

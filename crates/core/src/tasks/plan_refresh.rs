@@ -16,12 +16,12 @@ use crate::decisions::pruning;
 use crate::decisions::repair::{self, LockView, Repair, TargetView};
 use crate::executions::OwnerState;
 use crate::identifiers::{final_snapshot_identifier, swap_identifiers};
-use crate::lambda::WithExecutions;
-use crate::model::{CopyOrigin, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
+use crate::lambda::{WithExecutions, WithSecrets};
+use crate::model::{CopyOrigin, CredentialsPlan, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
 use crate::rds::{check_fits_snapshot, describe_snapshot, format_time, own_copies, region_instances};
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::describe_target::{ConfigurationSource, inspect};
-use crate::tasks::find_snapshot;
+use crate::tasks::{check_secrets, find_snapshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -65,6 +65,11 @@ pub struct Output {
     /// When the lock's holder has ended without releasing it: what it left, as the repair
     /// would repair it (a refresh started now takes the lock over and finishes or undoes it).
     pub would_repair: Option<Repair>,
+    /// The credential steps the refresh would run: the secrets (ARNs and the versions read;
+    /// never their values) the new target's master and role passwords would come from, or an
+    /// RDS-managed master secret like the target's. `master: null` when the new target would
+    /// keep the snapshot's credentials; `null` when there is no snapshot or a secret is refused.
+    pub credentials: Option<CredentialsPlan>,
 }
 
 /// The target's lock as the dry run sees it.
@@ -133,8 +138,8 @@ fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError
     }
 }
 
-pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Result<Output, TaskError> {
-    let WithExecutions { clients, executions } = clients;
+pub async fn handle(clients: WithExecutions<WithSecrets<RdsAndState>>, input: Input) -> Result<Output, TaskError> {
+    let WithExecutions { clients: WithSecrets { clients, secrets }, executions } = clients;
     let Input { request, execution } = input;
     request.validate()?;
     let target = request.target.instance();
@@ -169,6 +174,16 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
     {
         refused_or(check_fits_snapshot(&clients.rds, &target.region, configuration, snapshot).await, &mut refuse)?;
     }
+    // The secrets the new target's credentials would come from, read and checked as
+    // check-secrets does (their ARNs and versions are listed, never their values).
+    let credentials = match &snapshot {
+        Some(snapshot) => {
+            let configuration = inspected.as_ref().and_then(|i| i.configuration.as_ref());
+            let managed_key = configuration.and_then(|c| c.master_user_secret_kms_key_id.as_deref());
+            refused_or(check_secrets::plan(&secrets, &request.target, snapshot, managed_key).await, &mut refuse)?
+        }
+        None => None,
+    };
 
     let copy = match &snapshot {
         Some(snapshot) => {
@@ -254,5 +269,6 @@ pub async fn handle(clients: WithExecutions<RdsAndState>, input: Input) -> Resul
         leftover_retired: leftovers.retired,
         lock: lock_seen,
         would_repair,
+        credentials,
     })
 }

@@ -951,7 +951,7 @@ async fn plan_refresh_reports_the_plan_and_the_refusals_and_changes_nothing() {
     let plan = |extra: Value| {
         let request = request_with(&x, "y", extra);
         plan_refresh::handle(
-            emulator.with_executions(emulator.clients()),
+            emulator.with_executions(emulator.with_secrets(emulator.clients())),
             plan_refresh::Input { request, execution: "exec".into() },
         )
     };

@@ -502,6 +502,7 @@ fn copy_input() -> copy_snapshot::Input {
             encrypted: false,
             engine: Some("postgres".into()),
             engine_version: Some("16.3".into()),
+            master_username: Some("postgres".into()),
         },
         source: source_ref(),
         target: instance_ref("y"),

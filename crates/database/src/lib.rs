@@ -1,0 +1,19 @@
+//! rds-refresh inside the database: a PostgreSQL session over TLS verified against a CA
+//! bundle (on AWS, RDS's), and what a refresh does with it: log in to check a password, set
+//! the application roles' passwords, and take logins away from roles that should not keep them.
+//!
+//! Passwords are [`SecretString`]s: never formatted, never logged, and sent to the server only
+//! as part of the login handshake (SCRAM, inside TLS) or as a SCRAM verifier computed here
+//! (`ALTER ROLE ... PASSWORD 'SCRAM-SHA-256$...'`), so that not even the server's statement log
+//! can show one.
+
+mod error;
+mod roles;
+mod session;
+mod tls;
+
+pub use error::DatabaseError;
+pub use roles::{Role, logins_to_disable, quote_identifier, quote_literal};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use session::{Login, Session};
+pub use tls::{CA_BUNDLE_ENV, Tls};

@@ -2,7 +2,7 @@
 //! lock, the snapshot and its copy, then swap mode or replace mode, the finish both share, and
 //! the one failure path every step's failure takes.
 
-use crate::asl::{Choice, Fail, Jitter, Pass, Retrier, State, StateMachine, States, Task, Wait, and, catch_all};
+use crate::asl::{Choice, Fail, Jitter, Pass, Retrier, State, StateMachine, States, Task, Wait, and, catch_all, not};
 use crate::asl::{compare, when};
 use crate::conventions::*;
 use crate::json::{Json, obj};
@@ -407,7 +407,9 @@ fn credentials(refresh: &mut Refresh, names: CredentialStates, instance: Json, n
         names.asked,
         Choice::new(
             "The credential steps run when CheckSecrets planned master credentials (a secret, or a managed secret like the target's).",
-            vec![when(compare(at(CREDENTIALS, "master"), "IsNull", false), names.set)],
+            // Not IsNull true, rather than IsNull false: the same on AWS, and the local
+            // interpreter (aws-local-stepfunctions 3.x) treats every `IsNull: false` as unmet.
+            vec![when(not(compare(at(CREDENTIALS, "master"), "IsNull", true)), names.set)],
             next,
         ),
     );

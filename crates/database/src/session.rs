@@ -112,6 +112,19 @@ impl Session {
             .map_err(|error| statement(&format!("setting the password of {role}"), &error))
     }
 
+    /// The first column of every row `sql` returns, as text (the simple query protocol: any
+    /// column type, no parameters). For checks of what a database holds, such as the tests'.
+    pub async fn first_column(&self, sql: &str) -> Result<Vec<Option<String>>, DatabaseError> {
+        let messages = self.client.simple_query(sql).await.map_err(|error| statement(sql, &error))?;
+        Ok(messages
+            .iter()
+            .filter_map(|message| match message {
+                tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// Takes LOGIN away from `role`.
     pub async fn disable_login(&self, role: &str) -> Result<(), DatabaseError> {
         let sql = format!("ALTER ROLE {} NOLOGIN", quote_identifier(role));

@@ -4,6 +4,7 @@
 //! injection and call counts), installed by `scripts/setup`. It is started with a pipe on
 //! its stdin and exits when that pipe closes, so it never outlives the test process.
 
+pub mod databases;
 pub mod iam;
 pub mod local_run;
 
@@ -48,12 +49,23 @@ impl Emulator {
     /// Starts a fresh emulator on a free port, for a test that needs one of its own
     /// (status holds and faults apply to the whole emulator).
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// Starts a fresh emulator whose PostgreSQL instances are real PostgreSQL servers (its
+    /// data plane, `--databases`): snapshots carry the data, restores start servers from them.
+    pub fn start_with_databases() -> Emulator {
+        Emulator::start_with(&["--databases"])
+    }
+
+    fn start_with(args: &[&str]) -> Emulator {
         let root = repo_root();
         let python = root.join(".local/venv/bin/python");
         assert!(python.exists(), "{} is missing: run scripts/setup first", python.display());
         let mut child = Command::new(python)
             .arg(root.join("local/emulator/rds_emulator.py"))
             .args(["--port", "0", "--exit-on-stdin-eof"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -226,6 +238,11 @@ impl Emulator {
     /// GETs `/_emulator/<path>`.
     pub fn control_get(&self, path: &str) -> Value {
         self.control_request("GET", path, None)
+    }
+
+    /// DELETEs `/_emulator/<path>` (clears the calls, faults or transitions).
+    pub fn control_delete(&self, path: &str) -> Value {
+        self.control_request("DELETE", path, None)
     }
 
     fn control_request(&self, method: &str, path: &str, body: Option<&Value>) -> Value {

@@ -7,6 +7,7 @@ use std::process::Command;
 use rds_refresh_core::model::RefreshOutput;
 use serde_json::{Value, json};
 
+use super::databases::SeededDatabase;
 use super::{Emulator, instance, repo_root, unique};
 
 pub const SOURCE_REGION: &str = "us-east-1";
@@ -183,6 +184,22 @@ pub async fn seed_source(emulator: &Emulator, x: &str) -> String {
 /// deletion protection (the refreshes here do not pass allowDisableDeletionProtection).
 pub async fn seed_target(emulator: &Emulator, y: &str) {
     seed(emulator, "y", y, json!({"DeletionProtection": false}));
+}
+
+/// [`seed_source`] in an emulator with databases: `x` with its data (customers, the `marks` of
+/// its snapshots, the roles app_user and reporting); the newest snapshot and x's server.
+pub async fn seed_source_with_data(emulator: &Emulator, x: &str) -> (String, SeededDatabase) {
+    let seeded = seed(emulator, "x", x, json!({}));
+    let newest = seeded["newestAvailableSnapshot"].as_str().expect("the seed names the newest snapshot").to_owned();
+    (newest, SeededDatabase::from_seed(&seeded))
+}
+
+/// [`seed_target`] in an emulator with databases, with `overrides` of its CreateDBInstance
+/// parameters besides: `y` with its own (staging) data and passwords.
+pub async fn seed_target_with_data(emulator: &Emulator, y: &str, overrides: Value) -> SeededDatabase {
+    let mut all = json!({"DeletionProtection": false});
+    all.as_object_mut().unwrap().extend(overrides.as_object().cloned().unwrap_or_default());
+    SeededDatabase::from_seed(&seed(emulator, "y", y, all))
 }
 
 /// Creates the standard world's instance `name` as `identifier` (with `overrides` of its

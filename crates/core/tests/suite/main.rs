@@ -6,11 +6,13 @@
 //! rest on a fresh clone and lists those as ignored; `scripts/test` runs them all
 //! (`-- --include-ignored`).
 mod aws_rules;
+mod credentials;
 mod definition;
 mod end_to_end;
 mod faithful_refresh;
 mod handlers;
 mod mocked;
+mod mocked_credentials;
 mod permissions;
 mod permissions_by_arn;
 mod safety;

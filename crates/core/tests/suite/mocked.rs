@@ -46,15 +46,15 @@ use rds_refresh_core::regional::Regional;
 use rds_refresh_core::tags;
 use rds_refresh_core::tasks::{copy_snapshot, rename_target, wait_available, wait_copied, wait_deleted};
 
-const REGION: &str = "us-west-2";
+pub(crate) const REGION: &str = "us-west-2";
 const SOURCE_REGION: &str = "us-east-1";
-const ADDRESS: &str = "y.mocked.us-west-2.rds.amazonaws.com";
+pub(crate) const ADDRESS: &str = "y.mocked.us-west-2.rds.amazonaws.com";
 
 /// An RDS client of `region` whose calls `rules` answer: the first rule that matches and has
 /// answers left; a call no rule answers panics. The SDK's standard retries (3 attempts) are
 /// kept, without their backoff sleeps, and with a retry quota of the client's own (the
 /// default one is shared by every client of the process, so by tests running in parallel).
-fn client(region: &str, rules: &[&Rule]) -> Client {
+pub(crate) fn client(region: &str, rules: &[&Rule]) -> Client {
     let interceptor =
         rules.iter().fold(MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny), |interceptor, rule| {
             interceptor.with_rule(rule)
@@ -72,19 +72,19 @@ fn client(region: &str, rules: &[&Rule]) -> Client {
 }
 
 /// `Rds` with one mocked client per region given; any other region panics.
-fn rds(regions: &[(&str, &[&Rule])]) -> Rds {
+pub(crate) fn rds(regions: &[(&str, &[&Rule])]) -> Rds {
     Rds::from_regional(Regional::prepared(
         regions.iter().map(|(region, rules)| ((*region).to_owned(), client(region, rules))),
     ))
 }
 
 /// `Rds` for the target region only.
-fn rds_in_region(rules: &[&Rule]) -> Rds {
+pub(crate) fn rds_in_region(rules: &[&Rule]) -> Rds {
     rds(&[(REGION, rules)])
 }
 
 /// An RDS error answer, as RDS sends it (the query protocol's XML error document).
-fn error_answer(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn error_answer(status: u16, code: &str, message: &str) -> HttpResponse {
     let body = format!(
         "<ErrorResponse xmlns=\"http://rds.amazonaws.com/doc/2014-10-31/\"><Error><Type>Sender</Type>\
          <Code>{code}</Code><Message>{message}</Message></Error><RequestId>mocked</RequestId></ErrorResponse>"
@@ -96,7 +96,7 @@ fn instance_not_found(id: &str) -> HttpResponse {
     error_answer(404, "DBInstanceNotFound", &format!("DBInstance {id} not found."))
 }
 
-fn instance_ref(id: &str) -> InstanceRef {
+pub(crate) fn instance_ref(id: &str) -> InstanceRef {
     InstanceRef { region: REGION.into(), db_instance_identifier: id.into() }
 }
 
@@ -109,7 +109,7 @@ fn tag(key: &str, value: &str) -> Tag {
 }
 
 /// Instance `id` in `status`, listening on [`ADDRESS`]:5432, opted in to refreshes from x.
-fn instance(id: &str, status: &str) -> DbInstance {
+pub(crate) fn instance(id: &str, status: &str) -> DbInstance {
     DbInstance::builder()
         .db_instance_identifier(id)
         .db_instance_status(status)
@@ -118,7 +118,7 @@ fn instance(id: &str, status: &str) -> DbInstance {
         .build()
 }
 
-fn described(instance: DbInstance) -> DescribeDbInstancesOutput {
+pub(crate) fn described(instance: DbInstance) -> DescribeDbInstancesOutput {
     DescribeDbInstancesOutput::builder().db_instances(instance).build()
 }
 

@@ -265,3 +265,43 @@ fn the_repair_rule_starts_only_the_repair_with_a_dead_letter_queue() {
     assert!(rule_arn[0].contains("rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"), "{rule_arn:?}");
     assert!(allowing("states:DeleteStateMachine").is_empty());
 }
+
+/// The RDS CA bundle reaches the database tasks as a layer: the file scripts/check-deploy
+/// downloads (for scripts/deploy) or stands in for offline, in the layer's folder, which git
+/// ignores, is the one their RDS_REFRESH_CA_BUNDLE names under /opt (where Lambda puts a
+/// layer's files), for the runtime and both architectures the functions may have.
+#[test]
+fn the_ca_bundle_layer_holds_the_file_the_database_tasks_trust() {
+    let template = template();
+    let layer = &template["Resources"]["RdsCaBundleLayer"]["Properties"];
+    let folder = layer["ContentUri"].as_str().unwrap().trim_end_matches('/');
+    let named: std::collections::BTreeSet<&str> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter_map(|resource| {
+            resource["Properties"]["Environment"]["Variables"][rds_refresh_database::CA_BUNDLE_ENV].as_str()
+        })
+        .collect();
+    assert_eq!(named.len(), 1, "one bundle for every database task: {named:?}");
+    let file = named.first().unwrap().strip_prefix("/opt/").expect("a file of a layer, under /opt");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let check_deploy = std::fs::read_to_string(root.join("scripts/check-deploy")).unwrap();
+    assert!(
+        check_deploy.contains(&format!("ca_bundle=deploy/{folder}/{file}\n")),
+        "scripts/check-deploy fills deploy/{folder}/{file}"
+    );
+    let deploy = std::fs::read_to_string(root.join("scripts/deploy")).unwrap();
+    assert!(
+        deploy.contains("scripts/check-deploy --no-build --download-ca-bundle"),
+        "scripts/deploy deploys AWS's bundle"
+    );
+    let ignored = std::fs::read_to_string(root.join("deploy/.gitignore")).unwrap();
+    assert!(ignored.lines().any(|line| line == format!("/{folder}/")), "deploy/{folder}/ is not committed");
+    assert_eq!(layer["CompatibleRuntimes"][0], template["Globals"]["Function"]["Runtime"]);
+    let architectures: Vec<&serde_yaml::Value> =
+        layer["CompatibleArchitectures"].as_sequence().unwrap().iter().collect();
+    for architecture in template["Parameters"]["Architecture"]["AllowedValues"].as_sequence().unwrap() {
+        assert!(architectures.contains(&architecture), "{architecture:?}");
+    }
+}

@@ -5,6 +5,10 @@ It follows the launcher protocol of README.md ("Starting it from a program"): 12
 (a free port), the first line on stdout `listening http://127.0.0.1:PORT`, and
 --exit-on-stdin-eof, so that the emulator stops with stop(), at the end of a `with` block, and,
 should the parent die without either, when its stdin pipe closes.
+
+`EmulatorProcess(databases=True)` starts it with its data plane (--databases: a PostgreSQL
+server per RDS for PostgreSQL instance; README.md, "The data plane"), optionally in
+`database_dir`; `databases()` answers GET /_emulator/databases (the CA bundle and the servers).
 """
 
 from __future__ import annotations
@@ -72,6 +76,12 @@ class EmulatorClient:
         """The worlds the emulator can seed, as worlds.json declares them (GET /_emulator/seed)."""
         return self.control("GET", "seed")["worlds"]
 
+    def databases(self) -> dict:
+        """GET /_emulator/databases: {"enabled", "caBundle" (the CA's PEM file, to verify the
+        servers' certificates against), "servers": [{"region", "dbInstanceIdentifier", "port",
+        "dataDirectory"}]}."""
+        return self.control("GET", "databases")
+
     def rds(self, region: str, config=None):
         """A boto3 RDS client for `region` with dummy credentials, pointed at the emulator."""
         import boto3
@@ -79,16 +89,31 @@ class EmulatorClient:
         return boto3.client("rds", region_name=region, endpoint_url=self.url,
                             aws_access_key_id="test", aws_secret_access_key="test", config=config)
 
+    def secretsmanager(self, region: str, config=None):
+        """A boto3 Secrets Manager client for `region` with dummy credentials, pointed at the emulator."""
+        import boto3
+
+        return boto3.client("secretsmanager", region_name=region, endpoint_url=self.url,
+                            aws_access_key_id="test", aws_secret_access_key="test", config=config)
+
 
 class EmulatorProcess(EmulatorClient):
     """An emulator started for the caller, and the client of it."""
 
-    def __init__(self, *args: str, python: str = sys.executable) -> None:
+    def __init__(self, *args: str, python: str = sys.executable, databases: bool = False,
+                 database_dir: str | Path | None = None) -> None:
         """Starts the emulator with `args` (e.g. "--state-table", NAME) under `python`, a
-        Python with moto installed; RuntimeError when it does not say it listens."""
+        Python with moto installed; with `databases`, its data plane (--databases, in
+        `database_dir` if given: an empty or missing folder, removed when it exits);
+        RuntimeError when it does not say it listens."""
+        if database_dir is not None and not databases:
+            raise ValueError("database_dir needs databases=True")
+        data = ["--databases"] if databases else []
+        if database_dir is not None:
+            data += ["--database-dir", str(database_dir)]
         self.process = subprocess.Popen(
             [str(python), str(HERE / "rds_emulator.py"), "--host", "127.0.0.1", "--port", "0",
-             "--exit-on-stdin-eof", *args],
+             "--exit-on-stdin-eof", *data, *args],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -106,13 +131,14 @@ class EmulatorProcess(EmulatorClient):
         self.stop()
 
     def stop(self) -> None:
-        """Closes its stdin (the protocol's way to stop it) and waits; kills it after 10 s."""
+        """Closes its stdin (the protocol's way to stop it) and waits (it stops its servers
+        first, if it has any); kills it after 30 s."""
         try:
             self.process.stdin.close()
         except OSError:
             pass
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()

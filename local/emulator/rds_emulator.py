@@ -20,6 +20,11 @@ and messages; the list, with references, is in README.md), and a small control A
          E.g. a delete whose first describe is stale, then `delete-precheck`, then 2 reads of `deleting`:
            {"instance.deleting": {"phases": [["available", 1], ["delete-precheck", 1]], "reads": 2}}
          (the DeleteDBInstance response itself shows the first phase's status).
+         "instance.resetting-master-credentials" holds an instance whose master password is
+         being changed (ModifyDBInstance MasterUserPassword, or ManageMasterUserPassword turned
+         on or off) in `resetting-master-credentials`, with PendingModifiedValues
+         MasterUserPassword "****", then applies the password (in the server, with --databases)
+         and makes it `available`; when not set, for 1 describe read.
          "instance.after-create" has no status of its own: the statuses a created or restored
          instance passes through once `creating` is over (at once if instance.creating is not
          set), each for the same reads or seconds, before it is `available`:
@@ -56,25 +61,35 @@ and messages; the list, with references, is in README.md), and a small control A
          RUNNING with a history of ExecutionStarted alone (never moto's fake one); StopExecution
          makes any execution ABORTED. Answers {}; 404 for an execution moto does not know.
   GET    /_emulator/calls          {"calls": {"DescribeDBInstances": 12, ...}, "log": [...]}
-         Every RDS, SNS (Query protocol, "Action") and Step Functions (JSON protocol,
-         X-Amz-Target `AWSStepFunctions.<Action>`) call received, by action, and in order with
-         its action, signing service ("service": rds, sns, states), region, the access key that
+         Every RDS, SNS (Query protocol, "Action"), Step Functions and Secrets Manager (JSON
+         protocol, X-Amz-Target `AWSStepFunctions.<Action>`, `secretsmanager.<Action>`) call
+         received, by action, and in order with its action, signing service ("service": rds,
+         sns, states, secretsmanager), region, the access key that
          signed it ("accessKey"), the instance it names and that instance's tags at that moment
          ("dbInstanceIdentifier", "resourceTags", for IAM's rds:db-tag conditions; null for
-         Step Functions), and its parameters ("params": as sent, passwords left out; for Step
-         Functions the JSON body, e.g. {"executionArn": ...}). Faults match these actions too
-         (a Step Functions fault answers in the JSON protocol). DELETE resets.
-  POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB and Step Functions
-                                   state (executions and what was reported of them),
-                                   transitions, faults, calls.
+         Step Functions and Secrets Manager), and its parameters ("params": as sent, passwords
+         left out; for the JSON protocol the JSON body, e.g. {"executionArn": ...}, without
+         SecretString and SecretBinary). Faults match these actions too (a Step Functions or
+         Secrets Manager fault answers in the JSON protocol). DELETE resets.
+  GET    /_emulator/databases      {"enabled": true, "caBundle": "<absolute path of the CA's PEM>",
+                                    "servers": [{"region", "dbInstanceIdentifier", "port", "dataDirectory"}]}
+         The data plane (--databases): the PostgreSQL server of each instance, and the CA
+         that signed their certificates (verify-full against 127.0.0.1). Off: {"enabled":
+         false, "caBundle": null, "servers": []}. See data_plane.py and README.md.
+  POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB, Step Functions
+                                   (executions and what was reported of them) and Secrets
+                                   Manager state, transitions, faults, calls; stops and
+                                   removes every PostgreSQL server and snapshot file.
   POST   /_emulator/seed           {"world": "standard", "reset": true (optional),
                                     "instances": ["x"] (optional: some of the world's),
                                     "identifiers": {"x": "x-2"} (optional),
                                     "overrides": {"y": {"DeletionProtection": false}} (optional)}
          Creates a world declared in worlds.json (instances, their settings and tags, their
-         snapshots with their statuses and creation times) through the RDS API, and answers
-         what it created: each instance's identifier, ARN, DbiResourceId, tags and snapshots.
-         GET answers the declared worlds. See seeding.py and README.md, "Seeding".
+         snapshots with their statuses and creation times, and with --databases their data)
+         through the RDS API, and answers what it created: each instance's identifier, ARN,
+         DbiResourceId, tags and snapshots, and with --databases how to reach its server
+         ("database": address, port, masterUsername, the passwords seeded). GET answers the
+         declared worlds. See seeding.py and README.md, "Seeding".
 
 It also provisions what the deployed stack provides besides RDS: the state table that the
 tasks find through RDS_REFRESH_STATE_TABLE (DynamoDB, partition key `target`), named by
@@ -82,12 +97,21 @@ tasks find through RDS_REFRESH_STATE_TABLE (DynamoDB, partition key `target`), n
 functions' region); `--state-table ''` leaves it out. And it keeps and reports the
 Performance Insights settings, which stock moto drops.
 
+With --databases, each RDS for PostgreSQL instance gets a real PostgreSQL server (data_plane.py;
+README.md, "The data plane"): DescribeDBInstances reports its Endpoint (127.0.0.1 and its
+port), snapshots are physical copies of it, restores start new servers from them, and master
+passwords and RDS-managed master secrets (Secrets Manager, served on the same port) are set in
+it. Everything lives in --database-dir (default: a new folder under .local/emulator-databases/
+of the repository), removed with every server when the emulator exits, SIGKILL included.
+
 Usage: rds_emulator.py [--host 127.0.0.1] [--port 0] [--exit-on-stdin-eof] [--verbose]
                        [--state-table NAME] [--state-region REGION]
+                       [--databases [--database-dir DIR]]
 Prints `listening http://HOST:PORT` on stdout once it accepts connections (port 0 picks a free
 one). With --exit-on-stdin-eof it exits when its stdin closes, so a test harness that holds the
-pipe can never leave it running. This is the launcher protocol every client follows (README.md,
-"Starting it from a program"); emulator_process.py implements it for Python.
+pipe can never leave it running; SIGTERM and SIGINT make it exit too. This is the launcher
+protocol every client follows (README.md, "Starting it from a program"); emulator_process.py
+implements it for Python.
 """
 
 from __future__ import annotations
@@ -99,15 +123,18 @@ import io
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 import time
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
 import aws_rules
+import data_plane
 import seeding
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -115,7 +142,8 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.rds import responses as rds_responses
 from moto.rds.exceptions import RDSClientError
 from moto.dynamodb.models import dynamodb_backends
-from moto.rds.models import DBInstance, DBSnapshot, RDSBackend, rds_backends
+from moto.rds.models import DBInstance, DBSnapshot, MasterUserSecret, RDSBackend, rds_backends
+from moto.secretsmanager.models import secretsmanager_backends
 from moto.stepfunctions import responses as sfn_responses
 from moto.stepfunctions.exceptions import ExecutionDoesNotExist, InvalidArn, InvalidToken, ValidationException
 from moto.stepfunctions.models import Execution, StepFunctionBackend, stepfunctions_backends
@@ -123,9 +151,16 @@ from werkzeug.serving import make_server
 
 ACCOUNT_ID = "123456789012"  # moto's default account; the SDK's dummy credentials map to it
 CONTROL_PREFIX = "/_emulator/"
-# The X-Amz-Target of Step Functions' JSON-protocol calls: `AWSStepFunctions.DescribeExecution`.
-# (DynamoDB's, `DynamoDB_20120810.*`, are not logged: the state table is not what the log is for.)
-SFN_TARGET_PREFIX = "AWSStepFunctions."
+# The X-Amz-Target prefixes of the JSON-protocol calls that are logged and can be faulted, and
+# the content type of their answers: Step Functions (`AWSStepFunctions.DescribeExecution`) and
+# Secrets Manager (`secretsmanager.GetSecretValue`). (DynamoDB's, `DynamoDB_20120810.*`, are not
+# logged: the state table is not what the log is for.)
+JSON_TARGETS = {
+    "AWSStepFunctions.": "application/x-amz-json-1.0",
+    "secretsmanager.": "application/x-amz-json-1.1",
+}
+# JSON-protocol parameters never logged: the secrets themselves.
+SECRET_PARAMETERS = ("SecretString", "SecretBinary")
 
 # What each transition holds, and what the resource becomes once it is over.
 TRANSITIONS = {
@@ -133,12 +168,18 @@ TRANSITIONS = {
     "instance.deleting": ("deleting", None),  # None: the instance is gone
     "instance.modifying": ("modifying", "available"),
     "instance.renaming": ("renaming", "available"),
+    # ModifyDBInstance MasterUserPassword (or ManageMasterUserPassword): applied "asynchronously
+    # ... as soon as possible" whatever ApplyImmediately says [ModifyDBInstance, MasterUserPassword].
+    "instance.resetting-master-credentials": ("resetting-master-credentials", "available"),
     "snapshot.creating": ("creating", "available"),
     # No status of its own: the statuses a new (created or restored) instance passes through
     # after `creating`, before it is `available`.
     "instance.after-create": (None, "available"),
 }
 AFTER_CREATE = "instance.after-create"
+RESETTING = "instance.resetting-master-credentials"
+# How long a password change is held when the transition is not set: one describe read.
+RESETTING_DEFAULT = {"reads": 1}
 
 
 def _timing(setting: dict) -> dict:
@@ -178,6 +219,8 @@ class Pending:
     phases: list[Phase]
     reads_left: int | None = None
     deadline: float | None = None
+    # What the change does once it is over (a new master password is set in the server).
+    on_finish: Callable[[], None] | None = None
 
     def start_next(self) -> bool:
         """Enters the next phase; False when there is none left."""
@@ -201,6 +244,13 @@ class Pending:
             identifier = self.resource.db_instance_identifier
             if self.backend.databases.get(identifier) is self.resource:
                 del self.backend.databases[identifier]
+        self.apply()
+
+    def apply(self) -> None:
+        """Carries out what the change does (once)."""
+        action, self.on_finish = self.on_finish, None
+        if action is not None:
+            action()
 
 
 class State:
@@ -244,6 +294,8 @@ class State:
     def phases_of(self, kind: str) -> list[Phase]:
         """The phases the transition `kind` holds a resource in, as currently set."""
         setting = self.transitions.get(kind)
+        if kind == RESETTING and not setting:
+            setting = RESETTING_DEFAULT
         phases: list[Phase] = []
         if setting and kind != AFTER_CREATE:
             phases += [_phase(p) for p in setting.get("phases", [])]
@@ -261,23 +313,34 @@ class State:
         """Puts `resource` through the phases of `kind`, if that transition is set; True if so."""
         return self.hold_phases(resource, backend, self.phases_of(kind), TRANSITIONS[kind][1])
 
-    def hold_phases(self, resource: Any, backend: RDSBackend, phases: list[Phase], final: str | None) -> bool:
+    def hold_phases(self, resource: Any, backend: RDSBackend, phases: list[Phase], final: str | None,
+                    on_finish: Callable[[], None] | None = None) -> bool:
         if not phases:
             return False
         self.release(resource)
-        pending = Pending(resource=resource, backend=backend, final_status=final, phases=list(phases))
+        pending = Pending(resource=resource, backend=backend, final_status=final, phases=list(phases), on_finish=on_finish)
         pending.start_next()
         self.pending.append(pending)
         return True
 
     def release(self, resource: Any) -> None:
-        """Forgets any transition of `resource`, leaving its status as it is."""
+        """Forgets any transition of `resource`, leaving its status as it is; a change it was
+        holding (a new master password) is carried out now: it was accepted."""
+        for pending in self.pending:
+            if pending.resource is resource:
+                pending.apply()
         self.pending = [p for p in self.pending if p.resource is not resource]
 
-    def finish_due(self) -> None:
+    def finish_due(self, only_changes: bool = False) -> None:
+        """Ends the phases that are over; `only_changes`: only of the holds that carry a change
+        out at their end (the data plane's clock, so that a password held for S seconds is set
+        then, whether or not anyone describes the instance)."""
         now = time.monotonic()
         still: list[Pending] = []
         for pending in self.pending:
+            if only_changes and pending.on_finish is None:
+                still.append(pending)
+                continue
             while pending.is_over(now):
                 if not pending.start_next():
                     pending.finish()
@@ -298,9 +361,15 @@ class State:
 
 STATE = State()
 
+# The PostgreSQL servers (--databases); None: metadata only.
+DATA_PLANE: data_plane.DataPlane | None = None
+
 # Set while a describe call from a client runs, so that only those (not moto's own internal
 # look-ups) count as reads of a held resource.
 _client_read = threading.local()
+# Set while moto restores an instance: what its server starts from ("snapshot": a DBSnapshot,
+# or "source": the DBInstance of a point-in-time restore).
+_restoring = threading.local()
 
 
 def _patch_moto() -> None:
@@ -321,9 +390,83 @@ def _patch_moto() -> None:
     def on_create_snapshot(backend: RDSBackend, snapshot: DBSnapshot, *_: Any, **__: Any) -> None:
         STATE.hold("snapshot.creating", snapshot, backend)
 
-    def on_modify(backend: RDSBackend, instance: DBInstance, identifier: str, kwargs: dict, *_: Any) -> None:
-        renamed = kwargs.get("db_instance_identifier", identifier).lower() != identifier.lower()
-        STATE.hold("instance.renaming" if renamed else "instance.modifying", instance, backend)
+    def on_manual_or_automated_snapshot(backend: RDSBackend, snapshot: DBSnapshot, *args: Any, **kwargs: Any) -> None:
+        # CreateDBSnapshot, the automated snapshot of a new instance, a final snapshot: a
+        # physical copy of the server as it is now. (moto's snapshot holds a copy of the
+        # DBInstance object, not the instance itself.)
+        if DATA_PLANE is not None:
+            identifier = kwargs.get("db_instance_identifier") or (args[0] if args else "")
+            instance = backend.databases.get(identifier.lower())
+            restored_from = getattr(_restoring, "snapshot", None)
+            if snapshot.snapshot_type == "automated" and restored_from is not None and DATA_PLANE.archive_of(restored_from):
+                # A restored instance's first snapshot: the data it was restored from.
+                DATA_PLANE.share_snapshot(restored_from, snapshot)
+            elif instance is not None:
+                DATA_PLANE.take_snapshot(instance, snapshot)
+        on_create_snapshot(backend, snapshot)
+
+    def on_copy_snapshot(backend: RDSBackend, copy: DBSnapshot, *args: Any, **kwargs: Any) -> None:
+        if DATA_PLANE is not None:
+            source_identifier = kwargs.get("source_db_snapshot_identifier") or (args[0] if args else "")
+            source, _ = aws_rules._source_snapshot(backend, source_identifier)
+            if source is not None:
+                DATA_PLANE.share_snapshot(source, copy)
+        on_create_snapshot(backend, copy)
+
+    def on_delete_snapshot(backend: RDSBackend, snapshot: DBSnapshot, *_: Any, **__: Any) -> None:
+        if DATA_PLANE is not None:
+            DATA_PLANE.forget_snapshot(snapshot)
+
+    original_create = RDSBackend.create_db_instance
+
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> DBInstance:
+        if getattr(_restoring, "active", False):
+            # moto copies the source's settings, an RDS-managed secret too (it would make a
+            # new one); a restored instance has none until it is turned on with a modify, and
+            # the snapshot's master password [RestoreDBInstanceFromDBSnapshot].
+            db_kwargs["manage_master_user_password"] = False
+            for key in ("master_user_secret", "emulator_password_pending", "emulator_secret_pending"):
+                db_kwargs.pop(key, None)
+        return original_create(self, db_kwargs)
+
+    def restoring(original: Callable, what: Callable[..., dict[str, Any]]) -> Callable:
+        def wrapper(self: RDSBackend, *args: Any) -> DBInstance:
+            _restoring.__dict__.update(active=True, **what(self, *args))
+            try:
+                return original(self, *args)
+            finally:
+                _restoring.__dict__.clear()
+
+        return wrapper
+
+    def restored_snapshot(backend: RDSBackend, snapshot_id: str, *_: Any) -> dict[str, Any]:
+        # As moto finds it: by name in the backend's own region.
+        name = backend.extract_snapshot_name_from_arn(snapshot_id) if snapshot_id.startswith("arn:aws:rds:") else snapshot_id
+        try:
+            return {"snapshot": backend.describe_db_snapshots(None, name)[0]}
+        except RDSClientError:
+            return {}  # moto answers DBSnapshotNotFound
+
+    def point_in_time_source(backend: RDSBackend, source_id: str, *_: Any) -> dict[str, Any]:
+        try:
+            return {"source": backend.describe_db_instances(source_id)[0]}
+        except RDSClientError:
+            return {}
+
+    original_save_automated_backup = DBInstance.save_automated_backup
+
+    def save_automated_backup(self: DBInstance) -> None:
+        # moto takes the automated snapshot of a new (or restored) instance as the last step
+        # of creating it: the server must exist by then.
+        if DATA_PLANE is not None and self.engine == "postgres":
+            try:
+                _start_server(self)
+            except data_plane.DataPlaneError as error:
+                if self.backend.databases.get(self.db_instance_identifier) is self:
+                    del self.backend.databases[self.db_instance_identifier]
+                print(f"rds-emulator: {error}", file=sys.stderr)
+                raise RDSClientError("InternalFailure", f"The PostgreSQL server of {self.db_instance_identifier} did not start.")
+        original_save_automated_backup(self)
 
     original_modify = RDSBackend.modify_db_instance
 
@@ -332,13 +475,36 @@ def _patch_moto() -> None:
         new_identifier = db_kwargs.get("new_db_instance_identifier")
         if new_identifier and new_identifier.lower() != db_instance_identifier.lower() and new_identifier in self.databases:
             raise RDSClientError("DBInstanceAlreadyExists", f"DB instance {new_identifier} already exists")
-        return original_modify(self, db_instance_identifier, db_kwargs)
+        renamed = bool(new_identifier) and new_identifier.lower() != db_instance_identifier.lower()
+        before = self.databases.get(db_instance_identifier.lower())
+        was_managed = bool(getattr(before, "manage_master_user_password", False))
+        # The new password is applied later (below); moto would only keep it as an attribute.
+        password = db_kwargs.pop("master_user_password", None)
+        manage = db_kwargs.get("manage_master_user_password")
+        if manage is not None and bool(manage) == was_managed:
+            # Already so: no second secret (moto would make one), no secret to delete.
+            db_kwargs.pop("manage_master_user_password")
+            manage = None
+        instance = original_modify(self, db_instance_identifier, db_kwargs)
+        if manage is True:
+            # The new RDS-managed secret's password goes into the server.
+            instance.emulator_secret_pending = True
+            password = json.loads(instance.master_user_secret.secret.secret_string)["password"]
+        if password is not None:
+            _reset_master_password(self, instance, password)
+        else:
+            STATE.hold("instance.renaming" if renamed else "instance.modifying", instance, self)
+        return instance
 
     original_delete = RDSBackend.delete_db_instance
 
     def delete_db_instance(self: RDSBackend, db_instance_identifier: str, *args: Any, **kwargs: Any) -> DBInstance:
         # A second delete, and a delete in a status AWS refuses, are answered in aws_rules.
+        # moto takes the final snapshot (with the server still running) and deletes the
+        # instance's RDS-managed secret.
         instance = original_delete(self, db_instance_identifier, *args, **kwargs)
+        if DATA_PLANE is not None:
+            DATA_PLANE.drop_server(instance)
         if STATE.phases_of("instance.deleting"):
             # moto forgets the instance at once; AWS keeps showing it as `deleting` for a while.
             instance.emulator_deleting = True
@@ -370,10 +536,14 @@ def _patch_moto() -> None:
         return original_auto_snapshot(self, db_instance_identifier, unique)
 
     RDSBackend.create_auto_snapshot = create_auto_snapshot
-    RDSBackend.create_db_instance = after(RDSBackend.create_db_instance, on_create_instance)
-    RDSBackend.create_db_snapshot = after(RDSBackend.create_db_snapshot, on_create_snapshot)
-    RDSBackend.copy_db_snapshot = after(RDSBackend.copy_db_snapshot, on_create_snapshot)
-    RDSBackend.modify_db_instance = after(modify_db_instance, on_modify)
+    RDSBackend.create_db_instance = after(create_db_instance, on_create_instance)
+    RDSBackend.restore_db_instance_from_db_snapshot = restoring(RDSBackend.restore_db_instance_from_db_snapshot, restored_snapshot)
+    RDSBackend.restore_db_instance_to_point_in_time = restoring(RDSBackend.restore_db_instance_to_point_in_time, point_in_time_source)
+    DBInstance.save_automated_backup = save_automated_backup
+    RDSBackend.create_db_snapshot = after(RDSBackend.create_db_snapshot, on_manual_or_automated_snapshot)
+    RDSBackend.copy_db_snapshot = after(RDSBackend.copy_db_snapshot, on_copy_snapshot)
+    RDSBackend.delete_db_snapshot = after(RDSBackend.delete_db_snapshot, on_delete_snapshot)
+    RDSBackend.modify_db_instance = modify_db_instance
     RDSBackend.delete_db_instance = delete_db_instance
     RDSBackend.describe_db_instances = counted(RDSBackend.describe_db_instances)
     RDSBackend.describe_db_snapshots = counted(RDSBackend.describe_db_snapshots)
@@ -409,7 +579,90 @@ def _patch_moto() -> None:
     DBInstance.__init__ = init_keeping_performance_insights
     DBInstance.performance_insights_enabled = property(lambda self: bool(self.enable_performance_insights))
 
+    _patch_credentials()
     _patch_step_functions()
+
+
+# --- master credentials and the servers ------------------------------------------------------
+
+
+def _master_password(instance: DBInstance) -> str | None:
+    """The master password an instance is created with: its RDS-managed secret's, or the
+    MasterUserPassword it was given (None: neither)."""
+    if getattr(instance, "manage_master_user_password", False) and hasattr(instance, "master_user_secret"):
+        return json.loads(instance.master_user_secret.secret.secret_string)["password"]
+    return instance.__dict__.get("_master_user_password")  # moto's property refuses to answer
+
+
+def _start_server(instance: DBInstance) -> None:
+    """The server of a new instance: a restore's from its snapshot's copy (or the source's
+    current state, for a point in time), otherwise a new one with the master user."""
+    snapshot = getattr(_restoring, "snapshot", None)
+    archive = DATA_PLANE.archive_of(snapshot) if snapshot is not None else None
+    DATA_PLANE.create_server(
+        instance, master=instance.master_username, password=_master_password(instance),
+        db_name=getattr(instance, "db_name", None), archive=archive, source=getattr(_restoring, "source", None),
+    )
+
+
+def _reset_master_password(backend: RDSBackend, instance: DBInstance, password: str) -> None:
+    """A new master password, applied asynchronously as RDS does: `resetting-master-credentials`
+    with PendingModifiedValues.MasterUserPassword "****" for the transition's reads or seconds
+    (default: one read), then set in the server (ALTER ROLE as rdsadmin) and `available`."""
+    instance.emulator_password_pending = True
+
+    def apply() -> None:
+        instance.emulator_password_pending = False
+        instance.emulator_secret_pending = False
+        if DATA_PLANE is None:
+            return
+        try:
+            DATA_PLANE.set_password(instance, instance.master_username, password)
+        except data_plane.DataPlaneError as error:
+            print(f"rds-emulator: the new master password of {instance.db_instance_identifier} "
+                  f"was not set: {error}", file=sys.stderr)
+
+    STATE.hold_phases(instance, backend, STATE.phases_of(RESETTING), TRANSITIONS[RESETTING][1], on_finish=apply)
+
+
+def _patch_credentials() -> None:
+    """What RDS reports of an instance's credentials and endpoint, which moto does not model:
+    PendingModifiedValues.MasterUserPassword while a new one is pending, the RDS-managed
+    secret's real username and a random password, its status, and (with --databases) the
+    server's endpoint."""
+    DBInstance.pending_modified_values = property(
+        lambda self: {"MasterUserPassword": "****"} if self.__dict__.get("emulator_password_pending") else None
+    )
+
+    original_endpoint = DBInstance.endpoint
+
+    def endpoint(self: DBInstance) -> dict[str, Any]:
+        server = DATA_PLANE.server_of(self) if DATA_PLANE is not None else None
+        if server is not None:
+            return {"Address": "127.0.0.1", "Port": server.port}
+        return original_endpoint.fget(self)
+
+    DBInstance.endpoint = property(endpoint)
+
+    # moto's managed secret holds {"username": "admin", "password": "P@55w0rd!"} whatever the
+    # instance; RDS's holds its master user and a password it generated [Password management
+    # with Amazon RDS and AWS Secrets Manager].
+    MasterUserSecret._generate_secret_string = lambda self: json.dumps({
+        "username": self.resource.master_username,
+        "password": data_plane.generate_password(32, data_plane.MANAGED_ALPHABET),
+    })
+
+    def secret_status(self: MasterUserSecret) -> str:
+        # `creating` until the instance uses its password, then `active` [API_MasterUserSecret];
+        # RotateMasterUserPassword: `rotating` for one read, as moto has it.
+        if self.resource.__dict__.get("emulator_secret_pending"):
+            return "creating"
+        if self._status == "rotating":
+            self._status = "active"
+            return "rotating"
+        return "active"
+
+    MasterUserSecret.secret_status = property(secret_status)
 
 
 # The request names of the Performance Insights settings (the response names of the last two
@@ -798,9 +1051,18 @@ def _set_snapshot(body: Any) -> dict:
     return {"snapshotIdentifier": snapshot.db_snapshot_identifier, "status": snapshot.status}
 
 
+def _databases() -> dict:
+    if DATA_PLANE is None:
+        return {"enabled": False, "caBundle": None, "servers": []}
+    return DATA_PLANE.describe()
+
+
 def _reset() -> dict:
+    if DATA_PLANE is not None:
+        DATA_PLANE.reset()
     rds_backends[ACCOUNT_ID].reset()
     dynamodb_backends[ACCOUNT_ID].reset()
+    secretsmanager_backends[ACCOUNT_ID].reset()
     # State machines and executions, with what was reported of them (kept on moto's objects).
     stepfunctions_backends[ACCOUNT_ID].reset()
     parser = sys.modules.get("moto.stepfunctions.parser.models")  # moto's interpreter, if used
@@ -836,6 +1098,40 @@ def _seed_snapshot(region: str, identifier: str, status: str, created: str | Non
     with STATE.lock:
         body = {"region": region, "snapshotIdentifier": identifier, "status": status}
         _set_snapshot({**body, "snapshotCreateTime": created} if created else body)
+
+
+def _seeded_server(region: str, identifier: str) -> tuple[DBInstance, data_plane.Server] | None:
+    instance = _backend(region).databases.get(identifier.lower())
+    server = DATA_PLANE.server_of(instance) if instance is not None and DATA_PLANE is not None else None
+    return (instance, server) if server is not None else None
+
+
+def _seed_port(region: str, identifier: str) -> int | None:
+    with STATE.lock:
+        found = _seeded_server(region, identifier)
+        return found[1].port if found else None
+
+
+def _seed_sql(region: str, identifier: str, database: str, script: str, variables: dict[str, str]) -> str:
+    with STATE.lock:
+        found = _seeded_server(region, identifier)
+        if found is None:
+            raise seeding.SeedError(f"{identifier} in {region} has no server")
+        return DATA_PLANE.psql(found[1], script, database=database, variables=variables)
+
+
+def _seed_retake_automated(region: str, identifier: str) -> None:
+    """The automated snapshots of a seeded instance, taken again once its data is in."""
+    with STATE.lock:
+        found = _seeded_server(region, identifier)
+        if found is None:
+            return
+        for snapshot in list(_backend(region).database_snapshots.values()):
+            if snapshot.db_instance_identifier == found[0].db_instance_identifier and snapshot.snapshot_type == "automated":
+                DATA_PLANE.take_snapshot(found[0], snapshot)
+
+
+SEED_DATABASE_HOOKS = seeding.DatabaseHooks(port=_seed_port, sql=_seed_sql, retake_automated=_seed_retake_automated)
 
 
 class Seeder:
@@ -883,9 +1179,12 @@ class Seeder:
                 reset=lambda: _locked(_reset),
                 settle_instance=_settle_instance,
                 set_snapshot=_seed_snapshot,
+                database=SEED_DATABASE_HOOKS if DATA_PLANE is not None else None,
             )
         except (seeding.SeedError, ControlError) as error:
             return 400, {"error": str(error)}
+        except data_plane.DataPlaneError as error:
+            return 500, {"error": f"seeding the data failed: {error}"}
 
 
 def _locked(action: Callable[[], Any]) -> Any:
@@ -906,6 +1205,7 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
         ("POST", "execution"): lambda: _report_execution(body),
         ("GET", "calls"): lambda: {"calls": STATE.calls, "log": STATE.log},
         ("DELETE", "calls"): lambda: STATE.calls.clear() or STATE.log.clear() or {"calls": {}, "log": []},
+        ("GET", "databases"): _databases,
         ("POST", "reset"): _reset,
     }
     route = routes.get((method, name))
@@ -969,12 +1269,15 @@ def _loggable(params: dict[str, list[str]]) -> dict[str, str]:
 
 def _json_loggable(body: bytes) -> dict[str, Any]:
     """A JSON-protocol request's parameters: its JSON body as sent (`executionArn`,
-    `stateMachineArn`, `maxResults`, ...), {} if it is not a JSON object."""
+    `stateMachineArn`, `SecretId`, ...) without the secrets (SecretString, SecretBinary) and
+    passwords, {} if it is not a JSON object."""
     try:
         parsed = json.loads(body) if body.strip() else {}
     except (json.JSONDecodeError, UnicodeDecodeError):
         return {}
-    return parsed if isinstance(parsed, dict) else {}
+    if not isinstance(parsed, dict):
+        return {}
+    return {k: v for k, v in parsed.items() if k not in SECRET_PARAMETERS and "password" not in k.lower()}
 
 
 def _matching_fault(action: str, region: str | None, params: dict[str, list[str]]) -> dict | None:
@@ -992,12 +1295,12 @@ def _matching_fault(action: str, region: str | None, params: dict[str, list[str]
     return None
 
 
-def _error_response(fault: dict, json_protocol: bool = False) -> tuple[str, list[tuple[str, str]], bytes]:
+def _error_response(fault: dict, json_content_type: str | None = None) -> tuple[str, list[tuple[str, str]], bytes]:
     status = f"{int(fault['status'])} Injected"
-    if json_protocol:
-        # The JSON protocol's error document (Step Functions).
+    if json_content_type:
+        # The JSON protocol's error document (Step Functions, Secrets Manager).
         body = json.dumps({"__type": fault["code"], "message": fault["message"]}).encode()
-        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", str(uuid.uuid4()))]
+        headers = [("Content-Type", json_content_type), ("x-amzn-RequestId", str(uuid.uuid4()))]
         return status, headers + [("Content-Length", str(len(body)))], body
     kind = "Receiver" if int(fault["status"]) >= 500 else "Sender"
     body = (
@@ -1025,12 +1328,13 @@ class EmulatorApp:
             return self.control(environ, path[len(CONTROL_PREFIX) :], body, start_response)
         with STATE.lock:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
-            json_protocol = target.startswith(SFN_TARGET_PREFIX)
+            prefix = next((p for p in JSON_TARGETS if target.startswith(p)), None)
+            json_protocol = prefix is not None
             if json_protocol:
-                # The JSON protocol (Step Functions): the action is named by X-Amz-Target, the
-                # parameters are the JSON body.
+                # The JSON protocol (Step Functions, Secrets Manager): the action is named by
+                # X-Amz-Target, the parameters are the JSON body.
                 params = {}
-                action = target[len(SFN_TARGET_PREFIX) :] or None
+                action = target[len(prefix) :] or None
             else:
                 params = parse_qs(body.decode("utf-8", "replace")) if body else {}
                 params.update(parse_qs(environ.get("QUERY_STRING", "")))
@@ -1055,7 +1359,7 @@ class EmulatorApp:
                 if fault is not None:
                     if self.verbose:
                         print(f"rds-emulator: {action} fails with injected {fault['code']}", file=sys.stderr)
-                    status, headers, error_body = _error_response(fault, json_protocol)
+                    status, headers, error_body = _error_response(fault, JSON_TARGETS.get(prefix or ""))
                     start_response(status, headers)
                     return [error_body]
             # moto builds the response lazily; consume it while holding the lock.
@@ -1092,7 +1396,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--verbose", action="store_true", help="log every request and control call on stderr")
     parser.add_argument("--state-table", default="rds-refresh-state", help="state table to create ('' for none)")
     parser.add_argument("--state-region", default="us-east-1", help="region of the state table")
+    parser.add_argument("--databases", action="store_true",
+                        help="give each RDS for PostgreSQL instance a real PostgreSQL server (data_plane.py)")
+    parser.add_argument("--database-dir", type=Path,
+                        help="with --databases: where the servers, snapshots, sockets and CA live, removed at exit "
+                             "(default: a new folder under .local/emulator-databases/ of the repository)")
     args = parser.parse_args(argv)
+    if args.database_dir is not None and not args.databases:
+        parser.error("--database-dir needs --databases")
 
     if not args.verbose:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -1107,23 +1418,66 @@ def main(argv: list[str] | None = None) -> None:
     # The seed's client reaches the server where it listens (a wildcard address: by loopback).
     local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     seeder.url = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+    if args.databases:
+        _start_data_plane(args.database_dir, f"{os.getpid()}-{port}", server)
+    # SIGTERM ends it as SIGINT does, through the clean-up below (SIGKILL: the guard's).
+    signal.signal(signal.SIGTERM, _interrupt)
     print(f"listening http://{host}:{port}", flush=True)
 
     if args.exit_on_stdin_eof:
 
         def stop_on_eof() -> None:
-            while sys.stdin.buffer.read(65536):
+            # The file descriptor, not sys.stdin: a thread blocked in the buffered reader would
+            # hold its lock when a signal ends the interpreter.
+            while os.read(sys.stdin.fileno(), 65536):
                 pass
             server.shutdown()
 
         threading.Thread(target=stop_on_eof, daemon=True).start()
     try:
-        server.serve_forever()
+        # A short poll: shutdown() (stdin's end) waits for the loop to see it.
+        server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+        if DATA_PLANE is not None:
+            DATA_PLANE.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _start_data_plane(directory: Path | None, label: str, server: Any) -> None:
+    """--databases: the database directory, its guard, the CA, and the clock that applies
+    password changes held for some seconds. Exits (status 2, why on stderr) if it cannot."""
+    global DATA_PLANE
+    plane = None
+    try:
+        plane = data_plane.DataPlane(directory, label)
+        plane.start()
+    except (data_plane.DataPlaneError, OSError) as error:
+        if plane is not None:
+            plane.close()
+        server.server_close()
+        print(f"rds-emulator: {error}", file=sys.stderr)
+        sys.exit(2)
+    DATA_PLANE = plane
+
+    def clock() -> None:
+        while True:
+            time.sleep(0.2)
+            with STATE.lock:
+                STATE.finish_due(only_changes=True)
+
+    threading.Thread(target=clock, name="data-plane-clock", daemon=True).start()
 
 
 if __name__ == "__main__":
     main()
+    # Everything is stopped and written: skip the interpreter's finalisation of moto's modules,
+    # which takes longer than the rest of a shutdown.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

@@ -11,6 +11,8 @@ References are abbreviated:
   [botocore sns]  botocore's SNS service model, the text of the SNS API reference (API_Publish)
   [API_Tag]       https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Tag.html
   [CHAP_Storage]  https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/CHAP_Storage.html#gp3-storage
+  [API_CreateDBInstance], [API_ModifyDBInstance], [API_RestoreDBInstanceFromDBSnapshot]
+                  https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_<Action>.html
   and public issue threads by repository and number, which quote AWS's error messages.
 
 install() patches moto in-process; rds_emulator.py calls it once, before serving.
@@ -200,6 +202,88 @@ def check_deletable(instance: DBInstance) -> None:
         raise RDSClientError("InvalidDBInstanceState", f"Instance {identifier} is not in available state.")
 
 
+# --- master credentials --------------------------------------------------------------------------
+
+# [API_CreateDBInstance], [API_ModifyDBInstance] MasterUserPassword: "Can include any printable
+# ASCII character except "/", """, or "@"", and for RDS for PostgreSQL "Must contain from 8 to
+# 128 characters". AWS's messages (InvalidParameterValue) name a space too: "The parameter
+# MasterUserPassword is not a valid password. Only printable ASCII characters besides '/', '@',
+# '"', ' ' may be used." (hashicorp/terraform-provider-random #15, crossplane/crossplane #88,
+# alphagov/govuk-infrastructure #1270) and "The parameter MasterUserPassword is not a valid
+# password because it is shorter than 8 characters." (hashicorp/terraform-provider-aws #38394).
+# The message for a password that is too long was not found: the same form.
+PASSWORD_LENGTHS = {"postgres": (8, 128)}
+PASSWORD_FORBIDDEN = frozenset('/"@ ')
+
+
+def check_master_password(engine: str, password: str | None) -> None:
+    """RDS for PostgreSQL's rule for a master password (other engines: not modelled)."""
+    if password is None or engine not in PASSWORD_LENGTHS:
+        return
+    shortest, longest = PASSWORD_LENGTHS[engine]
+    if any(not 32 <= ord(c) <= 126 or c in PASSWORD_FORBIDDEN for c in password):
+        raise RDSClientError(
+            "InvalidParameterValue",
+            "The parameter MasterUserPassword is not a valid password. Only printable ASCII characters "
+            "besides '/', '@', '\"', ' ' may be used.",
+        )
+    for too, bound, wrong in (("shorter", shortest, len(password) < shortest), ("longer", longest, len(password) > longest)):
+        if wrong:
+            raise RDSClientError(
+                "InvalidParameterValue",
+                f"The parameter MasterUserPassword is not a valid password because it is {too} than {bound} characters.",
+            )
+
+
+def flag(value: Any) -> bool | None:
+    """A boolean request parameter as moto parses it (True, False or absent)."""
+    if value is None or isinstance(value, bool):
+        return value
+    return str(value).lower() == "true"
+
+
+def check_managed_password(params: Any, managed_now: bool | None) -> None:
+    """ManageMasterUserPassword (RDS-managed master secrets), MasterUserPassword and
+    MasterUserSecretKmsKeyId together, on CreateDBInstance (`managed_now` None) and on
+    ModifyDBInstance (`managed_now`: whether the instance manages its password now).
+
+    - [API_CreateDBInstance], [API_ModifyDBInstance] ManageMasterUserPassword: "Can't manage
+      the master user password with AWS Secrets Manager if MasterUserPassword is specified."
+      (AWS's message was not found: InvalidParameterCombination naming both);
+    - MasterUserSecretKmsKeyId: valid only if "You are turning on ManageMasterUserPassword",
+      and "If the DB instance already manages the master user password in AWS Secrets
+      Manager, you can't change the KMS key": "A ManageMasterUserPassword value is required
+      when MasterUserSecretKmsKeyId is specified." (hashicorp/terraform-provider-aws #41795);
+    - ModifyDBInstance turning it off: "then you must specify MasterUserPassword":
+      "MasterUserPassword must be provided when ManageMasterUserPassword is set to false."
+      (terraform-aws-modules/terraform-aws-rds-aurora #370; RDS refuses false without a
+      password even when it was off: aws-cloudformation-resource-providers-rds #442);
+    - MasterUserPassword "Can't be specified if ManageMasterUserPassword is turned on" (on the
+      instance, unless this call turns it off)."""
+    manage = flag(params.get("ManageMasterUserPassword"))
+    password = params.get("MasterUserPassword")
+    if manage and password is not None:
+        raise RDSClientError("InvalidParameterCombination",
+                             "You can't specify MasterUserPassword when ManageMasterUserPassword is turned on.")
+    if params.get("MasterUserSecretKmsKeyId") is not None:
+        if not manage:
+            raise RDSClientError("InvalidParameterCombination",
+                                 "A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified.")
+        if managed_now:
+            raise RDSClientError("InvalidParameterCombination",
+                                 "You can't change the KMS key of the secret of a DB instance that already manages its "
+                                 "master user password with AWS Secrets Manager.")
+    if managed_now is None:
+        return
+    if manage is False and password is None:
+        raise RDSClientError("InvalidParameterCombination",
+                             "MasterUserPassword must be provided when ManageMasterUserPassword is set to false.")
+    if managed_now and manage is None and password is not None:
+        raise RDSClientError("InvalidParameterCombination",
+                             "You can't specify MasterUserPassword for a DB instance that manages its master user "
+                             "password with AWS Secrets Manager unless ManageMasterUserPassword is set to false.")
+
+
 # --- parameter and option groups -----------------------------------------------------------------
 
 
@@ -341,6 +425,12 @@ def before_create_db_instance(backend: RDSBackend, params: Any) -> None:
     version = params.get("EngineVersion") or DBInstance.default_engine_versions.get(engine)
     check_parameter_group(backend, params.get("DBParameterGroupName"), engine, version)
     check_option_group(backend, params.get("OptionGroupName"), engine, version)
+    check_managed_password(params, None)
+    check_master_password(engine, params.get("MasterUserPassword"))
+    if engine in PASSWORD_LENGTHS and params.get("MasterUserPassword") is None and not flag(params.get("ManageMasterUserPassword")):
+        # [API_CreateDBInstance] MasterUserPassword: required unless ManageMasterUserPassword is
+        # on; the message moto gives for clusters (getmoto/moto #8724).
+        raise RDSClientError("InvalidParameterValue", "The parameter MasterUserPassword must be provided and must not be blank.")
 
 
 def before_restore(backend: RDSBackend, params: Any) -> None:
@@ -351,6 +441,16 @@ def before_restore(backend: RDSBackend, params: Any) -> None:
         return  # moto answers DBSnapshotNotFound
     source = snapshot.database
     engine = snapshot.engine
+    if flag(params.get("ManageMasterUserPassword")) or params.get("MasterUserSecretKmsKeyId") is not None:
+        if not engine.startswith("oracle"):
+            # [API_RestoreDBInstanceFromDBSnapshot] ManageMasterUserPassword: "Applies to RDS for
+            # Oracle only." (AWS's message was not found). The restored instance has the
+            # snapshot's password; turn the managed secret on with ModifyDBInstance afterwards.
+            raise RDSClientError(
+                "InvalidParameterCombination",
+                f"ManageMasterUserPassword applies to RDS for Oracle only: it can't be specified when restoring "
+                f"a {engine} DB instance from a DB snapshot.",
+            )
     storage_type = params.get("StorageType") or source.storage_type
     allocated = params.get("AllocatedStorage") or snapshot.allocated_storage
     _check_storage(engine, storage_type, allocated, params, creating=False)
@@ -372,6 +472,8 @@ def before_modify(backend: RDSBackend, params: Any) -> None:
     version = params.get("EngineVersion") or instance.engine_version
     check_parameter_group(backend, params.get("DBParameterGroupName"), instance.engine, version)
     check_option_group(backend, params.get("OptionGroupName"), instance.engine, version)
+    check_managed_password(params, bool(getattr(instance, "manage_master_user_password", False)))
+    check_master_password(instance.engine, params.get("MasterUserPassword"))
 
 
 def before_delete(backend: RDSBackend, params: Any) -> None:

@@ -305,6 +305,88 @@ class MasterPasswordTest(DataPlaneTestCase):
         self.west.delete_db_instance(DBInstanceIdentifier="reset-later", SkipFinalSnapshot=True)
 
 
+class CredentialRulesTest(DataPlaneTestCase):
+    """AWS's rules on master passwords and RDS-managed secrets (aws_rules.py; README.md), on one
+    instance `rules`."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.rds = EMULATOR.rds("us-west-2", ONE_ATTEMPT)
+        cls.rds.create_db_instance(DBInstanceIdentifier="rules", DBInstanceClass="db.t3.micro", Engine="postgres",
+                                   MasterUsername="postgres", MasterUserPassword="first-Password-1", AllocatedStorage=20)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.rds.delete_db_instance(DBInstanceIdentifier="rules", SkipFinalSnapshot=True)
+
+    def settle(self) -> None:
+        """Through the reset that a password change holds the instance in (one read)."""
+        self.describe(self.west, "rules"), self.describe(self.west, "rules")
+
+    def test_master_passwords_follow_rds_for_postgresql_s_rule(self) -> None:
+        for password, message in [
+            ("short-1", "is shorter than 8 characters"),
+            ("x" * 129, "is longer than 128 characters"),
+            ("has/slash-1", "Only printable ASCII characters besides '/', '@', '\"', ' ' may be used."),
+            ('has"quote-1', "Only printable ASCII"),
+            ("has@at-sign-1", "Only printable ASCII"),
+            ("has space-1", "Only printable ASCII"),
+            ("has\u00e9accent-1", "Only printable ASCII"),
+        ]:
+            with self.subTest(password=password):
+                with self.assertRaises(ClientError) as raised:
+                    self.west.modify_db_instance(DBInstanceIdentifier="rules", MasterUserPassword=password)
+                code, text = self.error(raised.exception)
+                self.assertEqual(code, "InvalidParameterValue")
+                self.assertIn("The parameter MasterUserPassword is not a valid password", text)
+                self.assertIn(message, text)
+        with self.assertRaises(ClientError) as raised:
+            self.create(self.west, "rules-2", MasterUserPassword="short")
+        self.assertEqual(self.error(raised.exception)[0], "InvalidParameterValue")
+        # 8 and 128 characters, and every other printable character, are accepted.
+        self.west.modify_db_instance(DBInstanceIdentifier="rules", MasterUserPassword="12345678")
+        self.settle()
+        self.west.modify_db_instance(DBInstanceIdentifier="rules", MasterUserPassword="!#$%&'()*+,-.:;<=>?[\\]^_`{|}~" + "a" * 99)
+        self.settle()
+
+    def test_a_password_change_needs_an_available_instance(self) -> None:
+        self.west.modify_db_instance(DBInstanceIdentifier="rules", MasterUserPassword="busy-Password-1")
+        with self.assertRaises(ClientError) as raised:
+            self.west.modify_db_instance(DBInstanceIdentifier="rules", MasterUserPassword="busy-Password-2")
+        self.assertEqual(self.error(raised.exception), ("InvalidDBInstanceState", "Database instance is not in available state."))
+        self.settle()
+
+    def test_manage_master_user_password_combinations_are_refused(self) -> None:
+        combination = "InvalidParameterCombination"
+        with self.assertRaises(ClientError) as raised:
+            self.create(self.west, "both", ManageMasterUserPassword=True, MasterUserPassword="first-Password-1")
+        self.assertEqual(self.error(raised.exception)[0], combination)
+        with self.assertRaises(ClientError) as raised:
+            self.create(self.west, "key-only", MasterUserSecretKmsKeyId="alias/aws/secretsmanager")
+        self.assertEqual(self.error(raised.exception),
+                         (combination, "A ManageMasterUserPassword value is required when MasterUserSecretKmsKeyId is specified."))
+        with self.assertRaises(ClientError) as raised:
+            self.west.create_db_instance(DBInstanceIdentifier="no-password", DBInstanceClass="db.t3.micro", Engine="postgres",
+                                         MasterUsername="postgres", AllocatedStorage=20)
+        self.assertEqual(self.error(raised.exception)[0], "InvalidParameterValue")
+        for params, message in [
+            ({"ManageMasterUserPassword": True, "MasterUserPassword": "first-Password-2"}, "You can't specify MasterUserPassword"),
+            ({"MasterUserSecretKmsKeyId": "alias/aws/secretsmanager"}, "A ManageMasterUserPassword value is required"),
+            ({"ManageMasterUserPassword": False}, "MasterUserPassword must be provided when ManageMasterUserPassword is set to false."),
+        ]:
+            with self.subTest(params=params):
+                with self.assertRaises(ClientError) as raised:
+                    self.west.modify_db_instance(DBInstanceIdentifier="rules", ApplyImmediately=True, **params)
+                self.assertEqual(self.error(raised.exception)[0], combination)
+                self.assertIn(message, self.error(raised.exception)[1])
+        with self.assertRaises(ClientError) as raised:
+            self.west.restore_db_instance_from_db_snapshot(DBInstanceIdentifier="restored-managed",
+                                                           DBSnapshotIdentifier=WORLD["y"]["newestAvailableSnapshot"],
+                                                           ManageMasterUserPassword=True)
+        self.assertEqual(self.error(raised.exception)[0], combination)
+        self.assertIn("RDS for Oracle only", self.error(raised.exception)[1])
+
+
 class ManagedSecretTest(DataPlaneTestCase):
     def secret_of(self, instance: dict) -> dict:
         secrets = self.emulator.secretsmanager("us-west-2", ONE_ATTEMPT)

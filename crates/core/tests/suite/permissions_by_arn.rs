@@ -1,20 +1,28 @@
 //! Least privilege, checked call by call: every RDS call each function makes in every mode
 //! (cross-region and one region, swap and replace, the dry run, re-runs after a failure, a
-//! final snapshot, deletion protection, monitoring and a customer managed key) is allowed by
-//! that function's role in deploy/template.yaml, for the exact ARNs IAM checks.
+//! final snapshot, deletion protection, monitoring and a customer managed key), and every
+//! Secrets Manager call of the credential steps (the input's secrets, an RDS-managed master
+//! secret with a customer managed key), is allowed by that function's role in
+//! deploy/template.yaml, for the exact ARNs IAM checks.
 //!
 //! tests/permissions.rs checks the actions each role allows against the code; this checks the
 //! resources, by running refreshes whose functions sign with their own access key (the local
 //! runner's `--access-key-per-function`) and evaluating the emulator's call log against the
-//! template (support/iam.rs).
+//! template (support/iam.rs; the Secrets Manager calls and ManageMasterUserPassword's dependent
+//! actions here).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
 use aws_sdk_rds::types::Tag;
-use rds_refresh_test_support::iam::{ACCOUNT, Policy, required, wildcard_match};
-use rds_refresh_test_support::local_run::{input, refresh_local_with, repair_local, stopped_after};
-use rds_refresh_test_support::{Emulator, create_instance_with, create_snapshot, opt_in, repo_root};
+use rds_refresh_test_support::iam::{ACCOUNT, Policy, Requirement, required, wildcard_match};
+use rds_refresh_test_support::local_run::{
+    SOURCE_REGION, TARGET_REGION, input, input_with, refresh_local_with, repair_local, seed_source_with_data,
+    seed_target_with_data, stopped_after,
+};
+use rds_refresh_test_support::{Emulator, create_instance_with, create_snapshot, opt_in, repo_root, tmp_dir, unique};
 use serde_json::{Value, json};
+use serde_yaml::Value as Yaml;
 
 /// The template's parameters (and pseudo parameters) of the stack for `source` and `target`.
 fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTreeMap<&'a str, &'a str> {
@@ -31,16 +39,193 @@ fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTr
     ])
 }
 
+/// The deployment's list parameters: the secrets an input may name, and their customer
+/// managed keys (both empty by default, as in the template).
+#[derive(Clone, Debug, Default)]
+struct Lists {
+    credential_secrets: Vec<String>,
+    secrets_keys: Vec<String>,
+}
+
+/// deploy/template.yaml as deployed with `lists`, in a folder of its own, for
+/// [`Policy::of_function`] (which resolves `!Sub`s only): each `!Ref` of a list parameter
+/// replaced by its values, and each `!If` on the conditions made of them (and on
+/// InDatabaseVpc, which no policy holds) decided, `!Ref AWS::NoValue` left out.
+fn deployed(lists: &Lists) -> PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("deploy/template.yaml")).unwrap();
+    let template: Yaml = serde_yaml::from_str(&text).unwrap();
+    let values = BTreeMap::from([
+        ("CredentialSecretArns", &lists.credential_secrets),
+        ("SecretsKmsKeyArns", &lists.secrets_keys),
+    ]);
+    let conditions = BTreeMap::from([
+        ("HasCredentialSecrets", !lists.credential_secrets.is_empty()),
+        ("HasSecretsKmsKeys", !lists.secrets_keys.is_empty()),
+        ("InDatabaseVpc", false),
+    ]);
+    let resolved = decide(&template, &values, &conditions).unwrap();
+    let root = tmp_dir().join(unique("deployment"));
+    std::fs::create_dir_all(root.join("deploy")).unwrap();
+    std::fs::write(root.join("deploy/template.yaml"), serde_yaml::to_string(&resolved).unwrap()).unwrap();
+    root
+}
+
+/// `value` with the list parameters and conditions of [`deployed`] resolved; `None` for
+/// `!Ref AWS::NoValue`.
+fn decide(value: &Yaml, values: &BTreeMap<&str, &Vec<String>>, conditions: &BTreeMap<&str, bool>) -> Option<Yaml> {
+    use serde_yaml::value::{Tag, TaggedValue};
+    match value {
+        Yaml::Tagged(tagged) if tagged.tag == Tag::new("!Ref") => match tagged.value.as_str() {
+            Some("AWS::NoValue") => None,
+            Some(name) if values.contains_key(name) => {
+                Some(Yaml::Sequence(values[name].iter().map(|v| Yaml::String(v.clone())).collect()))
+            }
+            _ => Some(value.clone()),
+        },
+        Yaml::Tagged(tagged) if tagged.tag == Tag::new("!If") => {
+            let branches = tagged.value.as_sequence().expect("!If [condition, then, else]");
+            match branches[0].as_str().and_then(|condition| conditions.get(condition)) {
+                Some(holds) => decide(&branches[if *holds { 1 } else { 2 }], values, conditions),
+                None => Some(value.clone()),
+            }
+        }
+        Yaml::Tagged(tagged) => Some(Yaml::Tagged(Box::new(TaggedValue {
+            tag: tagged.tag.clone(),
+            value: decide(&tagged.value, values, conditions)?,
+        }))),
+        Yaml::Sequence(items) => {
+            Some(Yaml::Sequence(items.iter().filter_map(|i| decide(i, values, conditions)).collect()))
+        }
+        Yaml::Mapping(entries) => Some(Yaml::Mapping(
+            entries.iter().filter_map(|(k, v)| Some((k.clone(), decide(v, values, conditions)?))).collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
+/// A secret of the emulator's Secrets Manager, as IAM sees it when it is read: its tags
+/// (`aws:ResourceTag/<key>`) and its KMS key (none: aws/secretsmanager).
+#[derive(Clone, Debug)]
+struct SecretFacts {
+    tags: BTreeMap<String, String>,
+    kms_key: Option<String>,
+}
+
+/// Every secret of `region`, by ARN.
+async fn secrets_of(emulator: &Emulator, region: &str) -> BTreeMap<String, SecretFacts> {
+    let config = aws_sdk_secretsmanager::config::Builder::from(&emulator.sdk_config())
+        .region(aws_config::Region::new(region.to_owned()))
+        .build();
+    let listed = aws_sdk_secretsmanager::Client::from_conf(config).list_secrets().send().await.unwrap();
+    listed
+        .secret_list()
+        .iter()
+        .map(|secret| {
+            let tags = secret.tags().iter().map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()));
+            (
+                secret.arn().unwrap().to_owned(),
+                SecretFacts { tags: tags.collect(), kms_key: secret.kms_key_id().map(str::to_owned) },
+            )
+        })
+        .collect()
+}
+
+fn key_arn(region: &str, key: &str) -> String {
+    if key.starts_with("arn:") { key.to_owned() } else { format!("arn:aws:kms:{region}:{ACCOUNT}:key/{key}") }
+}
+
+fn via(service: &str, region: &str) -> BTreeMap<String, Vec<String>> {
+    BTreeMap::from([("kms:ViaService".to_owned(), vec![format!("{service}.{region}.amazonaws.com")])])
+}
+
+/// The authorizations a logged Secrets Manager call needs (Service Authorization Reference,
+/// AWS Secrets Manager: GetSecretValue on the secret, its tags as `aws:ResourceTag/<key>`),
+/// with the kms:Decrypt Secrets Manager makes with the caller's permissions for a secret under
+/// a customer managed key ("Secret encryption and decryption in AWS Secrets Manager").
+fn secret_required(call: &Value, secrets: &BTreeMap<String, SecretFacts>) -> Vec<Requirement> {
+    let action = call["action"].as_str().unwrap();
+    assert_eq!(action, "GetSecretValue", "no IAM model of secretsmanager:{action}: add it here");
+    let region = call["region"].as_str().unwrap();
+    let arn = call["params"]["SecretId"].as_str().unwrap();
+    let secret = secrets.get(arn).unwrap_or_else(|| panic!("{arn} is not a secret of {region}: {secrets:?}"));
+    let context = secret.tags.iter().map(|(k, v)| (format!("aws:ResourceTag/{k}"), vec![v.clone()])).collect();
+    let mut needs =
+        vec![Requirement { action: "secretsmanager:GetSecretValue".into(), resource: arn.to_owned(), context }];
+    if let Some(key) = &secret.kms_key {
+        needs.push(Requirement {
+            action: "kms:Decrypt".into(),
+            resource: key_arn(region, key),
+            context: via("secretsmanager", region),
+        });
+    }
+    needs
+}
+
+/// What ModifyDBInstance `ManageMasterUserPassword` needs besides itself: RDS creates and tags
+/// the instance's secret, and uses its customer managed key, with the caller's permissions
+/// (RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager"). The secret
+/// is the one RDS tagged with the instance's ARN (`aws:rds:primaryDBInstanceArn`).
+fn managed_secret_required(call: &Value, secrets: &BTreeMap<String, SecretFacts>) -> Vec<Requirement> {
+    let params = &call["params"];
+    // The emulator's log leaves out every parameter named like a password, ManageMasterUserPassword
+    // too; MasterUserSecretKmsKeyId, which RDS takes only with it, shows it.
+    let managed = params["ManageMasterUserPassword"] == "true" || params.get("MasterUserSecretKmsKeyId").is_some();
+    if call["action"] != "ModifyDBInstance" || !managed {
+        return Vec::new();
+    }
+    let region = call["region"].as_str().unwrap();
+    let instance = format!("arn:aws:rds:{region}:{ACCOUNT}:db:{}", params["DBInstanceIdentifier"].as_str().unwrap());
+    let (secret, _) = secrets
+        .iter()
+        .find(|(_, facts)| facts.tags.get("aws:rds:primaryDBInstanceArn") == Some(&instance))
+        .unwrap_or_else(|| panic!("RDS made no secret for {instance}: {secrets:?}"));
+    let need = |action: &str, resource: &str, context: BTreeMap<String, Vec<String>>| Requirement {
+        action: action.to_owned(),
+        resource: resource.to_owned(),
+        context,
+    };
+    let mut needs = vec![
+        need("secretsmanager:CreateSecret", secret, BTreeMap::new()),
+        need("secretsmanager:TagResource", secret, BTreeMap::new()),
+    ];
+    if let Some(key) = params["MasterUserSecretKmsKeyId"].as_str() {
+        let key = key_arn(region, key);
+        for action in ["kms:DescribeKey", "kms:Decrypt", "kms:GenerateDataKey"] {
+            needs.push(need(action, &key, via("rds", region)));
+        }
+        let mut grant = via("rds", region);
+        grant.insert("kms:GrantIsForAWSResource".into(), vec!["true".into()]);
+        needs.push(need("kms:CreateGrant", &key, grant));
+    }
+    needs
+}
+
 /// Every authorization the calls logged so far needed and the deployment's roles deny, by
 /// function.
 fn denied(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) -> Vec<String> {
+    denied_in(emulator, source, target, &Lists::default(), &BTreeMap::new())
+}
+
+/// [`denied`] for a deployment with `lists`, the emulator's `secrets` as they are now.
+fn denied_in(
+    emulator: &Emulator,
+    source: (&str, &str),
+    target: (&str, &str),
+    lists: &Lists,
+    secrets: &BTreeMap<String, SecretFacts>,
+) -> Vec<String> {
     let calls = emulator.control_get("calls");
     let parameters = deployment(source, target);
+    let root = deployed(lists);
     let mut policies: BTreeMap<(String, String), Policy> = BTreeMap::new();
     let mut denied = BTreeSet::new();
     for call in calls["log"].as_array().unwrap() {
         let Some(function) = call["accessKey"].as_str().filter(|key| key.ends_with("Function")) else { continue };
-        for need in required(call) {
+        let needs = match call["service"].as_str() {
+            Some("secretsmanager") => secret_required(call, secrets),
+            _ => required(call).into_iter().chain(managed_secret_required(call, secrets)).collect(),
+        };
+        for need in needs {
             // The deployment's functions and state machines share its region; locally the
             // runner's state machines are in its own region (the functions' AWS_REGION), which
             // may differ from the target's: a Step Functions resource is checked in its region.
@@ -51,7 +236,7 @@ fn denied(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) -> Ve
             let policy = policies.entry((function.to_owned(), region.clone())).or_insert_with(|| {
                 let mut parameters = parameters.clone();
                 parameters.insert("AWS::Region", &region);
-                Policy::of_function(&repo_root(), function, &parameters)
+                Policy::of_function(&root, function, &parameters)
             });
             if !policy.allows(&need) {
                 denied.insert(format!("{function}: {} on {} ({:?})", need.action, need.resource, need.context));
@@ -223,4 +408,139 @@ async fn an_encrypted_copy_with_a_key_chosen_at_run_time_is_allowed_through_rds(
     assert_eq!(copies.len(), 1);
     assert_eq!(copies[0]["KmsKeyId"], key.as_str());
     assert_eq!(denied(&emulator, source, target), Vec::<String>::new());
+}
+
+/// A password for this test run, within RDS's rule for PostgreSQL master passwords.
+fn new_password(label: &str) -> String {
+    format!("Stg-{label}-{}", rds_refresh_core::identifiers::short_hash(&unique(label), 12))
+}
+
+/// The credential steps, with y's master and app_user secrets, in a dry run, a swap and a
+/// replace: every Secrets Manager call (check-secrets, the dry run, set-credentials, and
+/// inside the database apply-roles and check-connections) reads only the secrets the
+/// deployment lists in CredentialSecretArns; with none listed, those reads, and only those,
+/// are denied.
+#[tokio::test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
+async fn the_credential_steps_read_only_the_secrets_the_deployment_lists() {
+    let emulator = Emulator::start_with_databases();
+    let (source, target) = ((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
+    let (_, x) = seed_source_with_data(&emulator, "x").await;
+    seed_target_with_data(&emulator, "y", json!({})).await;
+    let master = json!({"username": x.master_username, "password": new_password("master")});
+    let master = emulator.create_secret(TARGET_REGION, &unique("staging/y/master"), &master).await;
+    let app = json!({"username": "app_user", "password": new_password("app")});
+    let app = emulator.create_secret(TARGET_REGION, &unique("staging/y/app_user"), &app).await;
+    emulator.clear_calls();
+    let credentials = json!({"target": {"masterUserSecretArn": master, "roleSecrets": {"app_user": app}}});
+    let ca = emulator.ca_bundle();
+    for extra in [json!({"dryRun": true}), json!({"mode": "swap"}), json!({"mode": "replace"})] {
+        let input = with(input_with(credentials.clone()), extra);
+        let run =
+            refresh_local_with(&emulator, &input, &[("RDS_REFRESH_CA_BUNDLE", &ca)], &["--access-key-per-function"]);
+        assert!(run.success, "{input}: {}", run.stderr);
+    }
+    let callers = callers(&emulator);
+    for function in [
+        "PlanRefreshFunction",
+        "CheckSecretsFunction",
+        "SetCredentialsFunction",
+        "WaitCredentialsFunction",
+        "ApplyRolesFunction",
+        "CheckConnectionsFunction",
+    ] {
+        assert!(callers.contains(function), "{function} made no call: {callers:?}");
+    }
+    let secrets = secrets_of(&emulator, TARGET_REGION).await;
+    let listed = Lists { credential_secrets: vec![master.clone(), app.clone()], ..Lists::default() };
+    assert_eq!(denied_in(&emulator, source, target, &listed, &secrets), Vec::<String>::new());
+    let unlisted = denied_in(&emulator, source, target, &Lists::default(), &secrets);
+    assert!(!unlisted.is_empty(), "the secrets were read");
+    assert!(unlisted.iter().all(|denied| denied.contains(": secretsmanager:GetSecretValue on ")), "{unlisted:?}");
+}
+
+/// A y whose master password RDS manages, with a customer managed key: set-credentials gives
+/// the new instance a managed secret of its own (CreateSecret, TagResource and the key, as RDS
+/// needs of its caller), and apply-roles and check-connections read it by the tag RDS puts on
+/// it (`aws:rds:primaryDBInstanceArn`, the new instance's ARN), decrypting it with the key
+/// listed in SecretsKmsKeyArns through Secrets Manager. A deployment for another target may
+/// not read it.
+#[tokio::test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
+async fn an_rds_managed_master_secret_is_made_and_read_only_for_the_new_target() {
+    let emulator = Emulator::start_with_databases();
+    let (source, target) = ((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
+    seed_source_with_data(&emulator, "x").await;
+    let key = emulator.create_kms_key(TARGET_REGION);
+    seed_target_with_data(&emulator, "y", json!({"ManageMasterUserPassword": true, "MasterUserSecretKmsKeyId": key}))
+        .await;
+    let app = json!({"username": "app_user", "password": new_password("app")});
+    let app = emulator.create_secret(TARGET_REGION, &unique("staging/y/app_user"), &app).await;
+    emulator.clear_calls();
+    let input = input_with(json!({"target": {"roleSecrets": {"app_user": app}}}));
+    let ca = emulator.ca_bundle();
+    let run = refresh_local_with(&emulator, &input, &[("RDS_REFRESH_CA_BUNDLE", &ca)], &["--access-key-per-function"]);
+    assert!(run.success, "{}", run.stderr);
+
+    let secrets = secrets_of(&emulator, TARGET_REGION).await;
+    let calls = emulator.control_get("calls");
+    let managed_reads: BTreeSet<&str> = calls["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|call| call["action"] == "GetSecretValue")
+        .filter(|call| call["params"]["SecretId"].as_str().is_some_and(|id| id.contains(":secret:rds!db-")))
+        .filter_map(|call| call["accessKey"].as_str())
+        .collect();
+    assert_eq!(managed_reads, BTreeSet::from(["ApplyRolesFunction", "CheckConnectionsFunction"]));
+    let modified = emulator.call_params("ModifyDBInstance");
+    assert!(modified.iter().any(|params| params["MasterUserSecretKmsKeyId"] == key.as_str()), "{modified:?}");
+
+    let lists = Lists { credential_secrets: vec![app.clone()], secrets_keys: vec![key.clone()] };
+    assert_eq!(denied_in(&emulator, source, target, &lists, &secrets), Vec::<String>::new());
+    // Without the key listed, the managed secret can be neither made nor read.
+    let no_key = Lists { secrets_keys: Vec::new(), ..lists.clone() };
+    let denied = denied_in(&emulator, source, target, &no_key, &secrets);
+    for action in ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"] {
+        assert!(denied.iter().any(|d| d.contains(&format!(": {action} on {key}"))), "{action}: {denied:?}");
+    }
+    // Another target's deployment may not read this target's managed secret.
+    let elsewhere = denied_in(&emulator, source, (TARGET_REGION, "z"), &lists, &secrets);
+    let reads: Vec<&String> =
+        elsewhere.iter().filter(|d| d.contains("secretsmanager:GetSecretValue on ") && d.contains("rds!db-")).collect();
+    assert!(!reads.is_empty(), "{elsewhere:?}");
+}
+
+/// The Secrets Manager model: the managed secret's read is allowed by its tag only for the
+/// database tasks, and the input's secrets only when listed.
+#[test]
+fn the_evaluator_reads_secrets_as_iam_does() {
+    let parameters = deployment((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
+    let listed = "arn:aws:secretsmanager:us-west-2:123456789012:secret:staging/y/app_user-AbCdEf";
+    let root = deployed(&Lists { credential_secrets: vec![listed.to_owned()], ..Lists::default() });
+    let managed = "arn:aws:secretsmanager:us-west-2:123456789012:secret:rds!db-6f1c-4a2b-GhIjKl";
+    let tagged = |instance: &str| SecretFacts {
+        tags: BTreeMap::from([(
+            "aws:rds:primaryDBInstanceArn".to_owned(),
+            format!("arn:aws:rds:us-west-2:123456789012:db:{instance}"),
+        )]),
+        kms_key: None,
+    };
+    let read = |arn: &str| json!({"action": "GetSecretValue", "region": "us-west-2", "params": {"SecretId": arn}});
+    let allowed = |function: &str, arn: &str, facts: SecretFacts| {
+        let policy = Policy::of_function(&root, function, &parameters);
+        let secrets = BTreeMap::from([(arn.to_owned(), facts)]);
+        secret_required(&read(arn), &secrets).iter().all(|need| policy.allows(need))
+    };
+    assert!(allowed("ApplyRolesFunction", managed, tagged("y-rr-new-0123456789abcdef")));
+    assert!(allowed("CheckConnectionsFunction", managed, tagged("y")));
+    assert!(!allowed("ApplyRolesFunction", managed, tagged("production")), "another instance's secret");
+    assert!(!allowed("ApplyRolesFunction", managed, tagged("y-rr-old-0123456789abcdef")), "the retired y's");
+    assert!(!allowed("CheckSecretsFunction", managed, tagged("y")), "only the database tasks read it");
+    let untagged = SecretFacts { tags: BTreeMap::new(), kms_key: None };
+    assert!(allowed("CheckSecretsFunction", listed, untagged.clone()));
+    let other = "arn:aws:secretsmanager:us-west-2:123456789012:secret:production/x/master-MnOpQr";
+    assert!(!allowed("CheckSecretsFunction", other, untagged.clone()), "only the listed secrets");
+    let encrypted = SecretFacts { kms_key: Some("arn:aws:kms:us-west-2:123456789012:key/k".into()), ..untagged };
+    assert!(!allowed("CheckSecretsFunction", listed, encrypted), "its key is not listed");
 }

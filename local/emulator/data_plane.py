@@ -257,11 +257,14 @@ class DataPlane:
              stdout: Any = None, timeout: float = 120) -> str:
         """Runs `command` (never with a secret on it) in the database directory; its stdout,
         or DataPlaneError naming `what` with its stderr."""
-        answer = subprocess.run(
-            command, input=input, stdin=(stdin or subprocess.DEVNULL) if input is None else None,
-            stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
-            env=self._env, cwd=self.root, timeout=timeout, text=stdout is None,
-        )
+        try:
+            answer = subprocess.run(
+                command, input=input, stdin=(stdin or subprocess.DEVNULL) if input is None else None,
+                stdout=stdout if stdout is not None else subprocess.PIPE, stderr=subprocess.PIPE,
+                env=self._env, cwd=self.root, timeout=timeout, text=stdout is None,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise DataPlaneError(f"{what}: {Path(command[0]).name}: {error}") from None
         if answer.returncode != 0:
             error = answer.stderr if isinstance(answer.stderr, str) else answer.stderr.decode("utf-8", "replace")
             raise DataPlaneError(f"{what}: {Path(command[0]).name} {' '.join(command[1:2])} failed: {error.strip()}")

@@ -461,7 +461,7 @@ def _patch_moto() -> None:
         if DATA_PLANE is not None and self.engine == "postgres":
             try:
                 _start_server(self)
-            except data_plane.DataPlaneError as error:
+            except Exception as error:  # DataPlaneError, OSError, a timeout: the create fails
                 if self.backend.databases.get(self.db_instance_identifier) is self:
                     del self.backend.databases[self.db_instance_identifier]
                 print(f"rds-emulator: {error}", file=sys.stderr)

@@ -196,6 +196,23 @@ function functionLogs(options) {
 /** The state machine's name: the mock config's (as SFN Local knows it), or, as a deployed machine would be named after its definition file, refresh.asl.json -> refresh. */
 const stateMachineNameFor = (options, mock) => mock?.machine ?? path.basename(options.definition).replace(/\.asl\.json$|\.json$/, '');
 
+/**
+ * The tasks that log in to a database verify its certificate against the CA bundle that
+ * RDS_REFRESH_CA_BUNDLE names (on AWS, RDS's). Against the local emulator with databases, and
+ * with no bundle set, the functions get the emulator's CA (GET /_emulator/databases); any other
+ * endpoint has no such API, and the setting is left as it is.
+ */
+async function trustEmulatorCa(endpoint) {
+  if (!endpoint || process.env.RDS_REFRESH_CA_BUNDLE) return;
+  try {
+    const answer = await fetch(new URL('/_emulator/databases', endpoint), { signal: AbortSignal.timeout(5000) });
+    const databases = answer.ok ? await answer.json() : null;
+    if (databases?.caBundle) process.env.RDS_REFRESH_CA_BUNDLE = databases.caBundle;
+  } catch {
+    // Not the emulator (or not reachable yet): the functions' own setting, if any, applies.
+  }
+}
+
 async function main(argv) {
   const options = parseOptions(argv);
   if (options.help) {
@@ -240,6 +257,7 @@ async function main(argv) {
   }
   const input = options.input ? readJson(options.input, 'input') : {};
   let lambda = null;
+  if (binary) await trustEmulatorCa(options.endpoint);
   if (binary) {
     const used = staticFunctions(definition, { except: new Set(mock?.mocks.keys()) });
     for (const machine of machines.values()) for (const name of staticFunctions(machine.definition)) used.add(name);

@@ -119,7 +119,12 @@ pub fn configuration_of(instance: &DbInstance) -> TargetConfiguration {
         iops: instance.iops(),
         storage_throughput: instance.storage_throughput(),
         max_allocated_storage: instance.max_allocated_storage(),
-        port: instance.endpoint().and_then(|e| e.port()).or(instance.db_instance_port()),
+        // The port the instance is configured to listen on. RDS has been seen to report
+        // DbInstancePort 0 for instances (aws/aws-sdk-java#924), so a 0 falls back to the
+        // endpoint's port. The emulator's data plane reports the configured port there and
+        // the port its server really listens on (on 127.0.0.1, which every instance shares)
+        // in the endpoint: the endpoint is where to connect, not a setting to copy.
+        port: instance.db_instance_port().filter(|port| *port > 0).or(instance.endpoint().and_then(|e| e.port())),
         publicly_accessible: Some(instance.publicly_accessible().unwrap_or(false)),
         iam_database_authentication_enabled: instance.iam_database_authentication_enabled(),
         enabled_cloudwatch_logs_exports: Some(instance.enabled_cloudwatch_logs_exports().to_vec()),

@@ -127,8 +127,7 @@ def show_database(emulator: EmulatorClient, region: str, instance: dict, world: 
     wrong = []
     ok, row = psql(emulator, endpoint, "app_user", password["app_user"],
                    "SELECT id, name, email FROM customers ORDER BY id LIMIT 1")
-    print(f"
-a row of x's data, read from the new y as app_user (its staging secret): {row if ok else 'FAILED: ' + row}")
+    print(f"\na row of x's data, read from the new y as app_user (its staging secret): {row if ok else 'FAILED: ' + row}")
     wrong += [] if ok else ["app_user cannot read y"]
     ok, staging = psql(emulator, endpoint, "app_user", password["app_user"], "SELECT count(*) FROM customers WHERE name = 'staging-only'")
     wrong += [] if ok and staging == "0" else ["y still holds its old rows"]

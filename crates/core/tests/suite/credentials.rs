@@ -332,7 +332,8 @@ async fn a_failed_credential_step_in_swap_mode_leaves_the_old_y_serving_with_its
     let secrets = staging_secrets(&emulator, &x.master_username).await;
     // A role the snapshot does not have: found only inside the restored database, after the
     // master password was set, before the switch.
-    let ghost = emulator.create_secret(TARGET_REGION, "staging/y/ghost", &json!({"password": new_password("ghost")})).await;
+    let ghost =
+        emulator.create_secret(TARGET_REGION, "staging/y/ghost", &json!({"password": new_password("ghost")})).await;
     let input = credentials_input("swap", &secrets, json!({"target": {"roleSecrets": {"ghost": ghost}}}));
 
     let (run, _) = refresh(&emulator, &input);

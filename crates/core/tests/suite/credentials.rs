@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use rds_refresh_core::identifiers::swap_identifiers;
 use rds_refresh_core::model::{CredentialsApplied, MasterCredentials};
 use rds_refresh_database::DatabaseError;
-use rds_refresh_test_support::databases::{log_in, rows};
+use rds_refresh_test_support::databases::{SeededDatabase, log_in, rows};
 use rds_refresh_test_support::local_run::{
     Run, TARGET_REGION, input_with, refresh_local_with, seed_source_with_data, seed_target_with_data, tags_of,
 };
@@ -49,6 +49,16 @@ async fn staging_secrets(emulator: &Emulator, master_username: &str) -> StagingS
         )
         .await;
     StagingSecrets { master_arn, master_password, app_arn, app_password }
+}
+
+/// A fresh emulator with databases, seeded with the standard world's `x` and `y` (each with its
+/// data), and y's staging secrets: `(emulator, x's newest snapshot, x, the old y, secrets)`.
+async fn seeded() -> (Emulator, String, SeededDatabase, SeededDatabase, StagingSecrets) {
+    let emulator = Emulator::start_with_databases();
+    let (newest, x) = seed_source_with_data(&emulator, "x").await;
+    let old_y = seed_target_with_data(&emulator, "y", json!({})).await;
+    let secrets = staging_secrets(&emulator, &x.master_username).await;
+    (emulator, newest, x, old_y, secrets)
 }
 
 /// The refresh's input with y's credentials.
@@ -121,10 +131,7 @@ async fn everything_written(emulator: &Emulator, run: &Run, function_logs: &str,
 #[tokio::test]
 #[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 async fn a_swap_gives_y_the_snapshots_data_and_its_own_credentials_before_it_serves() {
-    let emulator = Emulator::start_with_databases();
-    let (newest, x) = seed_source_with_data(&emulator, "x").await;
-    seed_target_with_data(&emulator, "y", json!({})).await;
-    let secrets = staging_secrets(&emulator, &x.master_username).await;
+    let (emulator, newest, x, _, secrets) = seeded().await;
     let (topic, queue) = emulator.topic_with_queue(TARGET_REGION, "refresh-credentials");
     let input = credentials_input(
         "swap",
@@ -202,10 +209,7 @@ async fn a_swap_gives_y_the_snapshots_data_and_its_own_credentials_before_it_ser
 #[tokio::test]
 #[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 async fn a_replace_sets_y_credentials_right_after_the_restore() {
-    let emulator = Emulator::start_with_databases();
-    let (_, x) = seed_source_with_data(&emulator, "x").await;
-    seed_target_with_data(&emulator, "y", json!({})).await;
-    let secrets = staging_secrets(&emulator, &x.master_username).await;
+    let (emulator, _, x, _, secrets) = seeded().await;
 
     let (run, _) = refresh(&emulator, &credentials_input("replace", &secrets, json!({})));
     let output = run.output();
@@ -241,10 +245,7 @@ fn changes(emulator: &Emulator) -> Vec<String> {
 #[tokio::test]
 #[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 async fn an_unreadable_or_malformed_secret_is_refused_before_any_change() {
-    let emulator = Emulator::start_with_databases();
-    let (_, x) = seed_source_with_data(&emulator, "x").await;
-    let old_y = seed_target_with_data(&emulator, "y", json!({})).await;
-    let good = staging_secrets(&emulator, &x.master_username).await;
+    let (emulator, _, x, old_y, good) = seeded().await;
     let no_password =
         emulator.create_secret(TARGET_REGION, "staging/y/broken", &json!({"username": x.master_username})).await;
     let wrong_user = emulator
@@ -326,10 +327,7 @@ async fn an_unreadable_or_malformed_secret_is_refused_before_any_change() {
 #[tokio::test]
 #[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 async fn a_failed_credential_step_in_swap_mode_leaves_the_old_y_serving_with_its_old_data() {
-    let emulator = Emulator::start_with_databases();
-    let (newest, x) = seed_source_with_data(&emulator, "x").await;
-    let old_y = seed_target_with_data(&emulator, "y", json!({})).await;
-    let secrets = staging_secrets(&emulator, &x.master_username).await;
+    let (emulator, newest, _, old_y, secrets) = seeded().await;
     // A role the snapshot does not have: found only inside the restored database, after the
     // master password was set, before the switch.
     let ghost =
@@ -341,8 +339,30 @@ async fn a_failed_credential_step_in_swap_mode_leaves_the_old_y_serving_with_its
     assert!(!run.success);
     assert!(run.stderr.contains("RoleNotFound") && run.stderr.contains("ghost"), "{}", run.stderr);
     assert!(run.entered("SetCredentialsBeside") && run.entered("RecoverSwap") && !run.entered("RetireTarget"));
-    // The new instance is gone, nothing was renamed, and y serves its old data with its own
-    // passwords.
+    the_old_y_serves_untouched(&emulator, &newest, &old_y).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
+async fn a_master_password_rds_never_applies_leaves_the_old_y_serving() {
+    let (emulator, newest, _, old_y, secrets) = seeded().await;
+    // RDS keeps the new password pending for longer than the wait's polling lasts (23 looks),
+    // and the instance refuses its delete until then: RecoverSwap waits it out.
+    emulator.control("transitions", json!({"instance.resetting-master-credentials": {"reads": 45}}));
+
+    let (run, _) = refresh(&emulator, &credentials_input("swap", &secrets, json!({})));
+
+    assert!(!run.success);
+    assert!(run.stderr.contains("WaitTimedOut") && run.stderr.contains("master password pending"), "{}", run.stderr);
+    assert!(run.retries("WaitCredentialsBeside", "NotReady") > 10, "the wait polled");
+    assert!(!run.entered("ApplyRolesBeside") && !run.entered("RetireTarget"), "{}", run.stderr);
+    assert!(run.retries("RecoverSwap", "NotReady") > 0, "the delete waited for the reset to end");
+    the_old_y_serves_untouched(&emulator, &newest, &old_y).await;
+}
+
+/// After a failure before the switch: the new instance is gone, nothing was renamed, and y
+/// serves its old data with its own passwords.
+async fn the_old_y_serves_untouched(emulator: &Emulator, newest: &str, old_y: &SeededDatabase) {
     let snapshot_arn = format!("arn:aws:rds:us-east-1:123456789012:snapshot:{newest}");
     let (temporary, _) = swap_identifiers("y", &snapshot_arn);
     assert!(instance(&emulator.client(TARGET_REGION), &temporary).await.is_none(), "{temporary} was removed");
@@ -355,7 +375,7 @@ async fn a_failed_credential_step_in_swap_mode_leaves_the_old_y_serving_with_its
         .collect();
     assert!(renames.is_empty(), "nothing is renamed before the credentials are checked: {renames:?}");
     let tls = emulator.tls();
-    let (address, port) = endpoint_of(&emulator, "y").await;
+    let (address, port) = endpoint_of(emulator, "y").await;
     let y = log_in(&tls, &address, port, "app", &old_y.master_username, old_y.password(&old_y.master_username))
         .await
         .expect("the old y keeps its own master password");

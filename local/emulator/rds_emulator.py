@@ -1258,13 +1258,15 @@ def _instance_tags(region: str | None, identifier: str | None) -> dict[str, str]
     return {tag["Key"]: tag.get("Value", "") for tag in instance.tags}
 
 
+def _is_password(key: str) -> bool:
+    """Whether parameter `key` holds a password (MasterUserPassword, ...): never logged.
+    ManageMasterUserPassword is a switch, not a password: kept."""
+    return "password" in key.lower() and key != "ManageMasterUserPassword"
+
+
 def _loggable(params: dict[str, list[str]]) -> dict[str, str]:
     """The request's parameters as sent (`Tags.Tag.1.Key`, ...), passwords left out."""
-    return {
-        key: values[0]
-        for key, values in params.items()
-        if key not in ("Action", "Version") and "password" not in key.lower()
-    }
+    return {key: values[0] for key, values in params.items() if key not in ("Action", "Version") and not _is_password(key)}
 
 
 def _json_loggable(body: bytes) -> dict[str, Any]:
@@ -1277,7 +1279,7 @@ def _json_loggable(body: bytes) -> dict[str, Any]:
         return {}
     if not isinstance(parsed, dict):
         return {}
-    return {k: v for k, v in parsed.items() if k not in SECRET_PARAMETERS and "password" not in k.lower()}
+    return {k: v for k, v in parsed.items() if k not in SECRET_PARAMETERS and not _is_password(k)}
 
 
 def _matching_fault(action: str, region: str | None, params: dict[str, list[str]]) -> dict | None:

@@ -197,6 +197,18 @@ class EmulatorTest(EmulatorTestCase):
         self.assertEqual(first["params"]["DBInstanceClass"], "db.t3.micro")
         self.assertNotIn("MasterUserPassword", first["params"])
 
+    def test_the_log_keeps_the_managed_password_switch_but_no_password(self) -> None:
+        create_instance(self.rds, "switched")
+        self.emulator.control("DELETE", "calls")
+        with self.assertRaises(ClientError):
+            # Refused (the two cannot go together): the call is logged all the same.
+            self.rds.modify_db_instance(DBInstanceIdentifier="switched", ManageMasterUserPassword=True,
+                                        MasterUserPassword="never-in-the-log-1")
+        params = self.emulator.control("GET", "calls")["log"][0]["params"]
+        self.assertEqual(params.get("ManageMasterUserPassword"), "true")
+        self.assertNotIn("MasterUserPassword", params)
+        self.assertNotIn("never-in-the-log-1", json.dumps(params))
+
     def test_the_log_names_the_signing_key_and_the_tags_the_instance_had_then(self) -> None:
         create_instance(self.rds, "tagged")
         arn = self.rds.describe_db_instances(DBInstanceIdentifier="tagged")["DBInstances"][0]["DBInstanceArn"]

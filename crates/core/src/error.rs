@@ -64,7 +64,7 @@ where
 }
 
 /// The error and its sources on one line; SDK errors put the useful part in the sources.
-pub(crate) fn describe_chain(error: &dyn std::error::Error) -> String {
+fn describe_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -60,30 +60,18 @@ impl Secrets {
     }
 }
 
-/// A failed GetSecretValue as a named task error: throttling and 5xx pass by themselves;
-/// anything else means the secret cannot be had, whatever the reason, which the message gives:
-/// missing (ResourceNotFoundException), not readable by this function (AccessDeniedException),
-/// its KMS key refused (DecryptionFailure), scheduled for deletion (InvalidRequestException)
-/// [Secrets Manager API Reference, GetSecretValue, Errors]. The SDK's messages never carry
-/// the value.
+/// A failed GetSecretValue as a named task error: the SDK mapping every task uses
+/// ([`crate::error::from_sdk`]: throttling and 5xx pass by themselves); any other answer means
+/// the secret cannot be had, whatever the reason, which the message gives: missing
+/// (ResourceNotFoundException), not readable by this function (AccessDeniedException), its KMS
+/// key refused (DecryptionFailure), scheduled for deletion (InvalidRequestException) [Secrets
+/// Manager API Reference, GetSecretValue, Errors]. The SDK's messages never carry the value.
 fn from_sdk<E>(arn: &str, error: SdkError<E, HttpResponse>) -> TaskError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match &error {
-        SdkError::ServiceError(context) => {
-            let code = context.err().code().unwrap_or("Unknown");
-            let message = context.err().message().unwrap_or("no message");
-            let text = format!("GetSecretValue of {arn}: {code}: {message}");
-            match code {
-                "ThrottlingException" | "Throttling" | "TooManyRequestsException" => TaskError::Throttled(text),
-                "InternalServiceError" => TaskError::ServiceUnavailable(text),
-                _ if context.raw().status().as_u16() >= 500 => TaskError::ServiceUnavailable(text),
-                _ => TaskError::SecretNotFound(text),
-            }
-        }
-        _ => {
-            TaskError::ServiceUnavailable(format!("GetSecretValue of {arn}: {}", crate::error::describe_chain(&error)))
-        }
+    match crate::error::from_sdk(&format!("GetSecretValue of {arn}"), error) {
+        TaskError::RdsRequestFailed(text) => TaskError::SecretNotFound(text),
+        other => other,
     }
 }

@@ -20,7 +20,7 @@ pub mod snapshots;
 
 pub use groups::{check_fits_snapshot, groups_of};
 pub use instances::{
-    configuration_of, delete_temporary, find_instance, is_default_group, region_instances, rename,
+    configuration_of, delete_temporary, endpoint_of, find_instance, is_default_group, region_instances, rename,
     turn_off_deletion_protection,
 };
 pub use snapshots::{describe_snapshot, own_copies, tag_final_snapshot};

@@ -7,7 +7,7 @@ use aws_sdk_rds::types::DbInstance;
 use crate::TaskError;
 use crate::decisions::renaming::{self, Renaming};
 use crate::error::{error_code, from_sdk};
-use crate::model::{InstanceRef, TargetConfiguration};
+use crate::model::{Endpoint, InstanceRef, TargetConfiguration};
 use crate::tags;
 
 /// The instance `id` in the client's region, or `None` when RDS says it does not exist.
@@ -95,6 +95,11 @@ pub async fn turn_off_deletion_protection(client: &Client, id: &str) -> Result<(
         .await
         .map_err(|e| from_sdk(&format!("ModifyDBInstance {id} (deletion protection off)"), e))?;
     Ok(())
+}
+
+/// Where `instance` listens, once RDS reports both its address and its port.
+pub fn endpoint_of(instance: &DbInstance) -> Option<Endpoint> {
+    instance.endpoint().and_then(|e| Some(Endpoint { address: e.address()?.to_owned(), port: e.port()? }))
 }
 
 /// Every setting of `instance` that a refresh keeps.

@@ -10,7 +10,7 @@ use aws_sdk_rds::primitives::{DateTime, DateTimeFormat};
 use crate::TaskError;
 use crate::instance_status::{StatusClass, classify};
 use crate::model::{Downtime, Endpoint, InstanceRef, TargetConfiguration};
-use crate::rds::{Rds, configuration_of, find_instance, format_time};
+use crate::rds::{Rds, configuration_of, endpoint_of, find_instance, format_time};
 use crate::tags;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -49,9 +49,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         None => return Err(TaskError::RestoreFailed(format!("{} does not exist", target.display_name()))),
     };
     let status = instance.db_instance_status().unwrap_or("unknown");
-    let endpoint =
-        instance.endpoint().and_then(|e| Some(Endpoint { address: e.address()?.to_owned(), port: e.port()? }));
-    let endpoint = match (classify(status), endpoint) {
+    let endpoint = match (classify(status), endpoint_of(&instance)) {
         (StatusClass::Failed, _) => {
             return Err(TaskError::RestoreFailed(format!("{} is {status}", target.display_name())));
         }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::TaskError;
 use crate::decisions::credentials::{MasterChange, master_change_state};
 use crate::logins::DatabaseRef;
-use crate::model::{CredentialsPlan, Endpoint, InstanceRef, MasterCredentials};
-use crate::rds::{Rds, find_instance};
+use crate::model::{CredentialsPlan, InstanceRef, MasterCredentials};
+use crate::rds::{Rds, endpoint_of, find_instance};
 use crate::state::now_secs;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -39,9 +39,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         elapsed_seconds: u64::try_from(now_secs() - requested.secs()).unwrap_or(0),
     };
     master_change_state(&target.display_name(), &seen)?;
-    let endpoint = instance
-        .endpoint()
-        .and_then(|e| Some(Endpoint { address: e.address()?.to_owned(), port: e.port()? }))
+    let endpoint = endpoint_of(&instance)
         .ok_or_else(|| TaskError::NotReady(format!("{} has no endpoint yet", target.display_name())))?;
     Ok(DatabaseRef { endpoint, master_user_secret_arn: secret.and_then(|s| s.secret_arn()).map(str::to_owned) })
 }

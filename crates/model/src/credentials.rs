@@ -10,7 +10,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
-use crate::identifiers::check_region;
+use crate::identifiers::service_arn;
 
 /// What happens to the roles that can log in and are neither the master user, RDS's own, nor
 /// given a secret in `target.roleSecrets`.
@@ -102,24 +102,17 @@ pub fn validate(
 
 /// `arn:<partition>:secretsmanager:<target region>:<12-digit account>:secret:<name>`.
 fn check_secret_arn(arn: &str, target_region: &str) -> Result<(), String> {
-    let parts: Vec<&str> = arn.splitn(7, ':').collect();
-    let shaped = parts.len() == 7
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "secretsmanager"
-        && check_region(parts[3]).is_ok()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && parts[5] == "secret"
-        && !parts[6].is_empty();
-    if !shaped {
+    let secret = service_arn(arn, "secretsmanager").and_then(|(region, resource)| {
+        resource.strip_prefix("secret:").filter(|name| !name.is_empty()).map(|_| region)
+    });
+    let Some(region) = secret else {
         return Err(
             "must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-west-2:123456789012:secret:staging/y-AbCdEf"
                 .into(),
         );
-    }
-    if parts[3] != target_region {
-        return Err(format!("must be a secret in the target's region {target_region}, not {}", parts[3]));
+    };
+    if region != target_region {
+        return Err(format!("must be a secret in the target's region {target_region}, not {region}"));
     }
     Ok(())
 }

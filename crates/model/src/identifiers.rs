@@ -58,6 +58,21 @@ pub fn check_region(region: &str) -> Result<(), &'static str> {
     if KNOWN_REGIONS.contains(&region) { Ok(()) } else { Err("must be a known AWS region name such as us-east-1") }
 }
 
+/// The region and the resource part of `arn`, when it is an ARN of `service` in a known region
+/// of a 12-digit account: `arn:<aws partition>:<service>:<region>:<account>:<resource>` (the
+/// resource may hold more colons).
+pub fn service_arn<'a>(arn: &'a str, service: &str) -> Option<(&'a str, &'a str)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, arn_service, region, account, resource] = parts[..] else { return None };
+    let valid = prefix == "arn"
+        && partition.starts_with("aws")
+        && arn_service == service
+        && check_region(region).is_ok()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit());
+    valid.then_some((region, resource))
+}
+
 /// Shared rules of RDS instance and snapshot identifiers.
 fn check_rds_name(id: &str, max_len: usize) -> Result<(), &'static str> {
     if id.is_empty() || id.len() > max_len {

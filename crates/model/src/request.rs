@@ -8,7 +8,7 @@ use crate::InstanceRef;
 use crate::TaskError;
 use crate::configuration::Overrides;
 use crate::credentials::OtherLogins;
-use crate::identifiers::{check_instance_identifier, check_region, check_snapshot_identifier};
+use crate::identifiers::{check_instance_identifier, check_region, check_snapshot_identifier, service_arn};
 
 /// The execution input: refresh `target` from the newest snapshot of `source`.
 ///
@@ -288,17 +288,11 @@ fn check_kms_key(key: &str, target_region: &str) -> Result<(), TaskError> {
 /// `arn:<partition>:sns:<known region>:<12-digit account>:<topic name>`.
 fn check_topic_arn(arn: &str) -> Result<(), TaskError> {
     const RULE: &str = "must be an SNS topic ARN such as arn:aws:sns:us-west-2:123456789012:rds-refresh";
-    let parts: Vec<&str> = arn.split(':').collect();
-    let valid = parts.len() == 6
-        && parts[0] == "arn"
-        && parts[1].starts_with("aws")
-        && parts[2] == "sns"
-        && check_region(parts[3]).is_ok()
-        && parts[4].len() == 12
-        && parts[4].bytes().all(|b| b.is_ascii_digit())
-        && !parts[5].is_empty()
-        && parts[5].len() <= 256
-        && parts[5].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    let valid = service_arn(arn, "sns").is_some_and(|(_, topic)| {
+        !topic.is_empty()
+            && topic.len() <= 256
+            && topic.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    });
     if valid { Ok(()) } else { Err(TaskError::invalid_input("notify.topicArn", RULE)) }
 }
 

@@ -146,13 +146,18 @@ fn wait_input(managed: bool, requested_at: String) -> wait_credentials::Input {
     wait_credentials::Input { target: instance_ref("y-rr-new-1"), credentials: plan(master), requested_at }
 }
 
+/// DescribeDBInstances answering the new instance in `status` with a master password pending.
+fn password_pending(status: &'static str) -> Rule {
+    mock!(Client::describe_db_instances).then_output(move || {
+        let mut pending = instance("y-rr-new-1", status);
+        pending.pending_modified_values = Some(PendingModifiedValues::builder().master_user_password("****").build());
+        described(pending)
+    })
+}
+
 #[tokio::test]
 async fn wait_credentials_waits_while_the_password_is_pending_and_then_gives_the_endpoint() {
-    let pending = mock!(Client::describe_db_instances).then_output(|| {
-        let mut resetting = instance("y-rr-new-1", "resetting-master-credentials");
-        resetting.pending_modified_values = Some(PendingModifiedValues::builder().master_user_password("****").build());
-        described(resetting)
-    });
+    let pending = password_pending("resetting-master-credentials");
     let error = wait_credentials::handle(rds_in_region(&[&pending]), wait_input(false, now())).await.unwrap_err();
     assert_eq!(error.name(), "NotReady", "{error}");
 
@@ -189,11 +194,7 @@ async fn wait_credentials_gives_the_new_managed_secret_once_it_is_active() {
 
 #[tokio::test]
 async fn credentials_never_applied_in_time_are_named() {
-    let pending = mock!(Client::describe_db_instances).then_output(|| {
-        let mut resetting = instance("y-rr-new-1", "available");
-        resetting.pending_modified_values = Some(PendingModifiedValues::builder().master_user_password("****").build());
-        described(resetting)
-    });
+    let pending = password_pending("available");
     let long_ago = "2026-01-01T00:00:00Z".to_owned();
     let error = wait_credentials::handle(rds_in_region(&[&pending]), wait_input(false, long_ago)).await.unwrap_err();
     assert_eq!(error.name(), "CredentialsNotApplied", "{error}");

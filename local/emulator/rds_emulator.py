@@ -40,9 +40,13 @@ and messages; the list, with references, is in README.md), and a small control A
          refuses them (InvalidDBInstanceState; in `storage-optimization` only storage changes are).
   POST   /_emulator/faults         {"action": "CopyDBSnapshot", "code": "Throttling", "status": 400,
                                     "message": "Rate exceeded", "count": 2,
-                                    "dbInstanceIdentifier": "y" (optional), "region": "us-west-2" (optional)}
+                                    "dbInstanceIdentifier": "y" (optional), "region": "us-west-2" (optional),
+                                    "bucket": "scripts", "key": "mask.sql" (optional: S3 calls)}
          The next `count` matching calls (default 1; -1 = every one) fail with that AWS error
          instead of reaching moto. Accepts one fault or a list. GET shows, DELETE clears.
+         An S3 fault ({"action": "GetObject", "code": "AccessDenied"}) answers S3's REST error
+         (the <Error> document, no body for HEAD) with, unless given, S3's status and message
+         for AccessDenied, NoSuchKey, NoSuchBucket, SlowDown and InternalError (s3_requests.py).
   POST   /_emulator/snapshot-status {"region": ..., "snapshotIdentifier": ..., "status": "creating",
                                      "snapshotCreateTime": "2026-11-22T05:10:00Z"}
          Sets a snapshot's status and/or creation time (either may be left out).
@@ -61,24 +65,30 @@ and messages; the list, with references, is in README.md), and a small control A
          RUNNING with a history of ExecutionStarted alone (never moto's fake one); StopExecution
          makes any execution ABORTED. Answers {}; 404 for an execution moto does not know.
   GET    /_emulator/calls          {"calls": {"DescribeDBInstances": 12, ...}, "log": [...]}
-         Every RDS, SNS (Query protocol, "Action"), Step Functions and Secrets Manager (JSON
-         protocol, X-Amz-Target `AWSStepFunctions.<Action>`, `secretsmanager.<Action>`) call
+         Every RDS, SNS, STS (Query protocol, "Action"), Step Functions and Secrets Manager (JSON
+         protocol, X-Amz-Target `AWSStepFunctions.<Action>`, `secretsmanager.<Action>`) and S3
+         (REST: the operation its method, path and query name, s3_requests.py) call
          received, by action, and in order with its action, signing service ("service": rds,
-         sns, states, secretsmanager), region, the access key that
+         sns, sts, states, secretsmanager, s3), region, the access key that
          signed it ("accessKey"), the instance it names and that instance's tags at that moment
          ("dbInstanceIdentifier", "resourceTags", for IAM's rds:db-tag conditions; null for
-         Step Functions and Secrets Manager), and its parameters ("params": as sent, passwords
+         Step Functions, Secrets Manager and S3), its parameters ("params": as sent, passwords
          left out; for the JSON protocol the JSON body, e.g. {"executionArn": ...}, without
-         SecretString and SecretBinary). Faults match these actions too (a Step Functions or
-         Secrets Manager fault answers in the JSON protocol). DELETE resets.
+         SecretString and SecretBinary; for S3 {"Bucket", "Key", and the members sent in the
+         query and headers, e.g. "VersionId", "IfMatch", "Range"}, never the body), and when it
+         reached the emulator ("at": UTC, RFC 3339 to the microsecond,
+         "2026-12-01T23:40:01.123456Z", before it waits for other calls and is answered; entries
+         are in the order the calls were served, so calls made at once may show their "at" out
+         of order). Faults match these actions too (a Step Functions or Secrets Manager
+         fault answers in the JSON protocol, an S3 one in S3's). DELETE resets.
   GET    /_emulator/databases      {"enabled": true, "caBundle": "<absolute path of the CA's PEM>",
                                     "servers": [{"region", "dbInstanceIdentifier", "port", "dataDirectory"}]}
          The data plane (--databases): the PostgreSQL server of each instance, and the CA
          that signed their certificates (verify-full against 127.0.0.1). Off: {"enabled":
          false, "caBundle": null, "servers": []}. See data_plane.py and README.md.
   POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB, Step Functions
-                                   (executions and what was reported of them) and Secrets
-                                   Manager state, transitions, faults, calls; stops and
+                                   (executions and what was reported of them), Secrets
+                                   Manager and S3 state, transitions, faults, calls; stops and
                                    removes every PostgreSQL server and snapshot file.
   POST   /_emulator/seed           {"world": "standard", "reset": true (optional),
                                     "instances": ["x"] (optional: some of the world's),
@@ -135,6 +145,7 @@ from urllib.parse import parse_qs
 
 import aws_rules
 import data_plane
+import s3_requests
 import seeding
 from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
@@ -1024,12 +1035,16 @@ def _add_faults(body: Any) -> dict:
     for fault in faults:
         if not isinstance(fault, dict) or not fault.get("action") or not fault.get("code"):
             raise ControlError("a fault needs at least \"action\" and \"code\"")
-        unknown = set(fault) - {"action", "code", "status", "message", "count", "dbInstanceIdentifier", "region"}
+        unknown = set(fault) - {"action", "code", "status", "message", "count", "dbInstanceIdentifier", "region",
+                                "bucket", "key"}
         if unknown:
             raise ControlError(f"unknown fault fields: {', '.join(sorted(unknown))}")
-        STATE.faults.append(
-            {"status": 400, "message": f"injected {fault['code']}", "count": 1, **fault}
-        )
+        status, message = 400, f"injected {fault['code']}"
+        if s3_requests.is_s3_action(fault["action"]):
+            # An S3 fault without a status or message gets S3's for its code (AccessDenied: 403
+            # "Access Denied", NoSuchKey: 404 "The specified key does not exist.", ...).
+            status, message = s3_requests.ERRORS.get(fault["code"], (status, message))
+        STATE.faults.append({"status": status, "message": message, "count": 1, **fault})
     return {"faults": STATE.faults}
 
 
@@ -1062,6 +1077,9 @@ def _reset() -> dict:
         DATA_PLANE.reset()
     rds_backends[ACCOUNT_ID].reset()
     dynamodb_backends[ACCOUNT_ID].reset()
+    from moto.s3.models import s3_backends  # (imported when first needed: it is slow to import)
+
+    s3_backends[ACCOUNT_ID].reset()  # every bucket and object
     secretsmanager_backends[ACCOUNT_ID].reset()
     # State machines and executions, with what was reported of them (kept on moto's objects).
     stepfunctions_backends[ACCOUNT_ID].reset()
@@ -1223,9 +1241,12 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
 
 
 def _credential_of(environ: dict) -> list[str]:
-    # "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-west-2/rds/aws4_request, ..."
+    # "AWS4-HMAC-SHA256 Credential=AKID/20261125/us-west-2/rds/aws4_request, ...", or a
+    # presigned URL's query parameter X-Amz-Credential=AKID%2F20261125%2Fus-east-1%2Fs3%2Faws4_request.
     authorization = environ.get("HTTP_AUTHORIZATION", "")
     _, _, credential = authorization.partition("Credential=")
+    if not credential and "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+        credential = (parse_qs(environ["QUERY_STRING"]).get("X-Amz-Credential") or [""])[0]
     return credential.split(",")[0].split("/")
 
 
@@ -1282,14 +1303,18 @@ def _json_loggable(body: bytes) -> dict[str, Any]:
     return {k: v for k, v in parsed.items() if k not in SECRET_PARAMETERS and not _is_password(k)}
 
 
-def _matching_fault(action: str, region: str | None, params: dict[str, list[str]]) -> dict | None:
+def _matching_fault(action: str, region: str | None, params: dict[str, list[str]],
+                    s3_call: s3_requests.S3Call | None = None) -> dict | None:
     instance = (params.get("DBInstanceIdentifier") or [None])[0]
+    bucket, key = (s3_call.bucket, s3_call.key) if s3_call is not None else (None, None)
     for fault in STATE.faults:
         if fault["count"] == 0 or fault["action"] != action:
             continue
         if fault.get("region") not in (None, region):
             continue
         if fault.get("dbInstanceIdentifier") not in (None, instance):
+            continue
+        if fault.get("bucket") not in (None, bucket) or fault.get("key") not in (None, key):
             continue
         if fault["count"] > 0:
             fault["count"] -= 1
@@ -1322,8 +1347,18 @@ class EmulatorApp:
         self.seeder = seeder
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
+        # When the call reached the emulator (its headers read): RFC 3339 in UTC, to the
+        # microsecond, the log's "at". Taken before the body is read and before the call waits
+        # for STATE.lock, so that nothing the caller did after sending it can come before it.
+        at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
+        if length:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):
+            # Transfer-Encoding: chunked (no Content-Length): the server ends the stream.
+            body = environ["wsgi.input"].read()
+        else:
+            body = b""
         environ["wsgi.input"] = io.BytesIO(body)
         path = environ.get("PATH_INFO", "")
         if path.startswith(CONTROL_PREFIX):
@@ -1332,7 +1367,14 @@ class EmulatorApp:
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             prefix = next((p for p in JSON_TARGETS if target.startswith(p)), None)
             json_protocol = prefix is not None
-            if json_protocol:
+            s3_call = None
+            if s3_requests.is_s3_request(environ, _service_of(environ)):
+                # S3's REST protocol: the operation is named by the method, path and query; the
+                # body (an object's content) is never read as parameters.
+                s3_call = s3_requests.parse(environ)
+                params = {}
+                action = s3_call.action
+            elif json_protocol:
                 # The JSON protocol (Step Functions, Secrets Manager): the action is named by
                 # X-Amz-Target, the parameters are the JSON body.
                 params = {}
@@ -1346,6 +1388,12 @@ class EmulatorApp:
                 region = _region_of(environ)
                 STATE.calls[action] = STATE.calls.get(action, 0) + 1
                 identifier = (params.get("DBInstanceIdentifier") or [None])[0]
+                if s3_call is not None:
+                    logged = s3_call.params
+                elif json_protocol:
+                    logged = _json_loggable(body)
+                else:
+                    logged = _loggable(params)
                 STATE.log.append(
                     {
                         "action": action,
@@ -1354,13 +1402,26 @@ class EmulatorApp:
                         "accessKey": _access_key_of(environ),
                         "dbInstanceIdentifier": identifier,
                         "resourceTags": _instance_tags(region, identifier),
-                        "params": _json_loggable(body) if json_protocol else _loggable(params),
+                        "params": logged,
+                        "at": at,
                     }
                 )
-                fault = _matching_fault(action, region, params)
+                if s3_call is not None and region is not None:
+                    home = s3_requests.bucket_region(s3_call, ACCOUNT_ID)
+                    if home is not None and home != region:
+                        # Signed for another region than the bucket's: S3 answers from that
+                        # region's endpoint with a redirect (moto serves any region's bucket).
+                        status, headers, chunks = s3_requests.redirect_response(s3_call, home, environ["REQUEST_METHOD"])
+                        start_response(status, headers)
+                        return chunks
+                fault = _matching_fault(action, region, params, s3_call)
                 if fault is not None:
                     if self.verbose:
                         print(f"rds-emulator: {action} fails with injected {fault['code']}", file=sys.stderr)
+                    if s3_call is not None:
+                        status, headers, chunks = s3_requests.error_response(fault, s3_call, environ["REQUEST_METHOD"])
+                        start_response(status, headers)
+                        return chunks
                     status, headers, error_body = _error_response(fault, JSON_TARGETS.get(prefix or ""))
                     start_response(status, headers)
                     return [error_body]

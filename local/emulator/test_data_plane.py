@@ -168,8 +168,22 @@ class SeedingTest(DataPlaneTestCase):
     def test_x_and_y_hold_their_own_data_and_grants(self) -> None:
         x_names = self.query(self.x["port"], "reporting", self.x["passwords"]["reporting"],
                              "SELECT string_agg(email, ' ' ORDER BY id) FROM customers")
-        self.assertEqual(len(x_names.split()), 4)
-        self.assertTrue(all(email.split("@")[1].startswith("example.") for email in x_names.split()))
+        self.assertEqual(len(x_names.split()), 6)
+        self.assertEqual(x_names.split()[0], "ada.lovelace@example.com")
+        # Only the domains reserved for examples (RFC 2606): example.com, .net, .org and .example.
+        domains = {email.split("@")[1] for email in x_names.split()}
+        self.assertTrue(all(d in ("example.com", "example.net", "example.org") or d.endswith(".example") for d in domains), domains)
+        self.assertGreaterEqual(len(domains), 4)
+        # What a masking script clears: x's fake API tokens, readable by reporting, writable by app_user.
+        self.assertEqual(self.query(self.x["port"], "reporting", self.x["passwords"]["reporting"],
+                                    "SELECT string_agg(customer_id || ':' || token, ' ' ORDER BY id) FROM api_tokens"),
+                         "1:fake-token-ada-0000-not-a-secret 2:fake-token-grace-0000-not-a-secret"
+                         " 5:fake-token-margaret-0000-not-a-secret")
+        self.assertEqual(self.query(self.x["port"], "app_user", self.x["passwords"]["app_user"],
+                                    "SELECT has_table_privilege('api_tokens', 'UPDATE')"
+                                    " AND has_table_privilege('api_tokens', 'DELETE')"), "t")
+        self.assertEqual(self.query(self.y["port"], "app_user", self.y["passwords"]["app_user"],
+                                    "SELECT count(*) FROM api_tokens"), "0")
         self.assertEqual(self.query(self.y["port"], "app_user", self.y["passwords"]["app_user"], "SELECT name FROM customers"),
                          "staging-only")
         self.assertIn("permission denied", self.refused(self.y["port"], "reporting", self.y["passwords"]["reporting"],
@@ -185,6 +199,20 @@ class SeedingTest(DataPlaneTestCase):
             f"before {automated}", "before x-2026-11-21", "before x-2026-11-22", "before x-2026-11-23",
             "before x-in-progress", "after every snapshot",
         ]))
+
+    def test_the_call_log_s_times_compare_with_the_servers_clock(self) -> None:
+        # What a test of a refresh does: a script writes clock_timestamp() into the database, and
+        # the call log's "at" of a later call (the rename) is later; both are UTC, to the microsecond.
+        now = ("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+               "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+        before = self.query(self.x["port"], "app_user", self.x["passwords"]["app_user"], now)
+        self.emulator.control("DELETE", "calls")
+        self.east.describe_db_instances(DBInstanceIdentifier="x")
+        [entry] = self.emulator.control("GET", "calls")["log"]
+        after = self.query(self.x["port"], "app_user", self.x["passwords"]["app_user"], now)
+        self.assertRegex(before, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
+        self.assertLess(before, entry["at"])
+        self.assertLess(entry["at"], after)
 
     def test_passwords_are_made_at_seed_time(self) -> None:
         declared = json.dumps(self.emulator.worlds())
@@ -208,7 +236,7 @@ class SnapshotsTest(DataPlaneTestCase):
         self.assertNotIn("after every snapshot", marks)
         for role, password in self.x["passwords"].items():
             with self.subTest(role=role):
-                self.assertEqual(self.query(port, role, password, "SELECT count(*) FROM customers"), "4")
+                self.assertEqual(self.query(port, role, password, "SELECT count(*) FROM customers"), "6")
         self.assertNotIn("MasterUserSecret", restored)
         self.east.delete_db_instance(DBInstanceIdentifier="from-22", SkipFinalSnapshot=True)
 

@@ -5,9 +5,13 @@ Run: .local/venv/bin/python -m unittest discover -s local/emulator
 
 from __future__ import annotations
 
+import http.client
 import json
+import re
 import unittest
 import urllib.error
+import urllib.request
+from datetime import datetime, timezone
 
 import boto3
 from botocore.config import Config
@@ -26,6 +30,10 @@ class Emulator(EmulatorProcess):
 
     def stepfunctions(self, region: str = "us-west-2", access_key: str = "test"):
         return boto3.client("stepfunctions", region_name=region, endpoint_url=self.url, config=ONE_ATTEMPT,
+                            aws_access_key_id=access_key, aws_secret_access_key="test")
+
+    def s3(self, region: str = "us-east-1", access_key: str = "test", config=None):
+        return boto3.client("s3", region_name=region, endpoint_url=self.url, config=config or ONE_ATTEMPT,
                             aws_access_key_id=access_key, aws_secret_access_key="test")
 
 
@@ -197,6 +205,21 @@ class EmulatorTest(EmulatorTestCase):
         self.assertEqual(first["params"]["DBInstanceClass"], "db.t3.micro")
         self.assertNotIn("MasterUserPassword", first["params"])
 
+    def test_every_entry_has_the_time_it_arrived_at(self) -> None:
+        before = datetime.now(timezone.utc)
+        create_instance(self.rds, "timed")
+        status(self.rds, "timed")
+        self.emulator.stepfunctions().list_state_machines()
+        after = datetime.now(timezone.utc)
+        log = self.emulator.control("GET", "calls")["log"]
+        self.assertEqual([e["action"] for e in log], ["CreateDBInstance", "DescribeDBInstances", "ListStateMachines"])
+        for entry in log:
+            self.assertRegex(entry["at"], AT)
+        times = [datetime.strptime(e["at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc) for e in log]
+        self.assertEqual(times, sorted(times))
+        self.assertLessEqual(before, times[0])
+        self.assertLessEqual(times[-1], after)
+
     def test_the_log_keeps_the_managed_password_switch_but_no_password(self) -> None:
         create_instance(self.rds, "switched")
         self.emulator.control("DELETE", "calls")
@@ -265,6 +288,9 @@ class EmulatorTest(EmulatorTestCase):
                 self.assertIn(reason, json.load(raised.exception)["error"])
 
 
+
+# The call log's "at": RFC 3339 in UTC, to the microsecond.
+AT = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$"
 
 ROLE = "arn:aws:iam::123456789012:role/rds-refresh-state-machine"
 DEFINITION = {"StartAt": "CheckInput", "States": {"CheckInput": {"Type": "Pass", "End": True}}}
@@ -410,6 +436,7 @@ class StepFunctionsTest(EmulatorTestCase):
         calls = self.emulator.control("GET", "calls")
         self.assertEqual(calls["calls"], {"DescribeExecution": 1})
         [entry] = calls["log"]
+        self.assertRegex(entry.pop("at"), AT)
         self.assertEqual(entry, {
             "action": "DescribeExecution", "service": "states", "region": "us-west-2", "accessKey": "CheckInputFunction",
             "dbInstanceIdentifier": None, "resourceTags": None, "params": {"executionArn": self.arn},
@@ -434,6 +461,211 @@ class StepFunctionsTest(EmulatorTestCase):
         self.assertEqual(again["executionArn"], self.arn)
         self.assertEqual(self.sfn.describe_execution(executionArn=self.arn)["status"], "RUNNING")
         self.assertEqual([e["type"] for e in self.history()], ["ExecutionStarted"])
+
+
+SCRIPT = b"UPDATE customers SET email = 'masked-' || id || '@example.invalid'; -- the body, never logged"
+
+
+def signed_request(url: str, method: str, path: str, host: str | None = None, region: str = "us-east-1",
+                   access_key: str = "raw") -> tuple[int, dict[str, str], bytes]:
+    """A request signed for S3 as far as the emulator reads it (moto checks no signature): the
+    answer's status, headers and body, as a client sees them on the wire."""
+    port = int(url.rsplit(":", 1)[1])
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={access_key}/20261201/{region}/s3/aws4_request, "
+                         "SignedHeaders=host;x-amz-date, Signature=0",
+        "x-amz-date": "20261201T000000Z", "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+    }
+    if host is not None:
+        headers["Host"] = host
+    try:
+        connection.request(method, path, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, answer.read()
+    finally:
+        connection.close()
+
+
+class S3Test(EmulatorTestCase):
+    """S3 (moto's, on the same port): its REST calls in the call log, and faults that fail
+    them as S3 fails them."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.s3 = self.emulator.s3(access_key="RunScriptsFunction")
+        self.s3.create_bucket(Bucket="scripts")
+        self.etag = self.s3.put_object(Bucket="scripts", Key="mask/customers.sql", Body=SCRIPT)["ETag"]
+        self.emulator.control("DELETE", "calls")
+
+    def log(self) -> list[dict]:
+        return self.emulator.control("GET", "calls")["log"]
+
+    def error(self, raised) -> tuple[str, str, int]:
+        response = raised.exception.response
+        return response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"]
+
+    def test_get_object_is_logged_with_bucket_and_key_but_not_the_body(self) -> None:
+        body = self.s3.get_object(Bucket="scripts", Key="mask/customers.sql", IfMatch=self.etag)["Body"].read()
+        self.assertEqual(body, SCRIPT)
+        calls = self.emulator.control("GET", "calls")
+        self.assertEqual(calls["calls"], {"GetObject": 1})
+        [entry] = calls["log"]
+        self.assertRegex(entry.pop("at"), AT)
+        params = entry.pop("params")
+        self.assertEqual(entry, {
+            "action": "GetObject", "service": "s3", "region": "us-east-1", "accessKey": "RunScriptsFunction",
+            "dbInstanceIdentifier": None, "resourceTags": None,
+        })
+        self.assertEqual((params["Bucket"], params["Key"], params["IfMatch"]), ("scripts", "mask/customers.sql", self.etag))
+        self.assertNotIn(SCRIPT.decode(), json.dumps(params))
+
+    def test_no_body_is_ever_logged(self) -> None:
+        self.s3.put_object(Bucket="scripts", Key="mask/tokens.sql", Body=b"DELETE FROM api_tokens; -- secret-ish body")
+        self.s3.get_object(Bucket="scripts", Key="mask/tokens.sql")["Body"].read()
+        log = json.dumps(self.log())
+        self.assertNotIn("secret-ish", log)
+        self.assertNotIn("api_tokens", log)
+        [put] = [e for e in self.log() if e["action"] == "PutObject"]
+        self.assertEqual((put["params"]["Bucket"], put["params"]["Key"]), ("scripts", "mask/tokens.sql"))
+        self.assertNotIn("Body", put["params"])
+
+    def test_the_operation_is_named_by_method_path_and_query(self) -> None:
+        s3 = self.s3
+        s3.head_bucket(Bucket="scripts")
+        s3.head_object(Bucket="scripts", Key="mask/customers.sql")
+        s3.list_objects_v2(Bucket="scripts", Prefix="mask/")
+        s3.list_objects(Bucket="scripts")
+        s3.get_object_attributes(Bucket="scripts", Key="mask/customers.sql", ObjectAttributes=["ETag"])
+        s3.get_object_tagging(Bucket="scripts", Key="mask/customers.sql")
+        s3.copy_object(Bucket="scripts", Key="copy.sql", CopySource="scripts/mask/customers.sql")
+        upload = s3.create_multipart_upload(Bucket="scripts", Key="big.sql")["UploadId"]
+        part = s3.upload_part(Bucket="scripts", Key="big.sql", UploadId=upload, PartNumber=1, Body=b"SELECT 1;")
+        s3.list_parts(Bucket="scripts", Key="big.sql", UploadId=upload)
+        s3.complete_multipart_upload(Bucket="scripts", Key="big.sql", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+        s3.delete_object(Bucket="scripts", Key="copy.sql")
+        s3.list_buckets()
+        log = self.log()
+        self.assertEqual([e["action"] for e in log], [
+            "HeadBucket", "HeadObject", "ListObjectsV2", "ListObjects", "GetObjectAttributes", "GetObjectTagging",
+            "CopyObject", "CreateMultipartUpload", "UploadPart", "ListParts", "CompleteMultipartUpload",
+            "DeleteObject", "ListBuckets",
+        ])
+        by_action = {e["action"]: e["params"] for e in log}
+        self.assertEqual(by_action["ListObjectsV2"]["Prefix"], "mask/")
+        self.assertEqual(by_action["CopyObject"]["CopySource"], "scripts/mask/customers.sql")
+        self.assertEqual((by_action["UploadPart"]["UploadId"], by_action["UploadPart"]["PartNumber"]), (upload, "1"))
+        self.assertEqual(by_action["ListBuckets"], {})
+
+    def test_the_x_id_that_sdks_send_names_the_operation(self) -> None:
+        # The Rust SDK sends GetObject as GET /scripts/mask/customers.sql?x-id=GetObject.
+        status, _, body = signed_request(self.emulator.url, "GET", "/scripts/mask/customers.sql?x-id=GetObject")
+        self.assertEqual((status, body), (200, SCRIPT))
+        self.assertEqual([(e["action"], e["accessKey"]) for e in self.log()], [("GetObject", "raw")])
+
+    def test_virtual_host_style_names_the_bucket_from_the_host(self) -> None:
+        port = self.emulator.url.rsplit(":", 1)[1]
+        for host in (f"scripts.127.0.0.1:{port}", f"scripts.localhost:{port}"):
+            with self.subTest(host=host):
+                self.emulator.control("DELETE", "calls")
+                status, _, body = signed_request(self.emulator.url, "GET", "/mask/customers.sql", host=host)
+                self.assertEqual((status, body), (200, SCRIPT))
+                [entry] = self.log()
+                self.assertEqual((entry["action"], entry["params"]), ("GetObject", {"Bucket": "scripts", "Key": "mask/customers.sql"}))
+
+    def test_a_key_is_logged_decoded(self) -> None:
+        self.s3.put_object(Bucket="scripts", Key="a b/ü+1.sql", Body=b"SELECT 1;")
+        self.assertEqual(self.log()[0]["params"]["Key"], "a b/ü+1.sql")
+
+    def test_a_presigned_url_is_logged_with_the_key_that_signed_it(self) -> None:
+        presigning = self.emulator.s3(access_key="PresignFunction", config=Config(signature_version="s3v4"))
+        url = presigning.generate_presigned_url("get_object", Params={"Bucket": "scripts", "Key": "mask/customers.sql"})
+        self.assertIn("X-Amz-Credential=", url)
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            self.assertEqual(answer.read(), SCRIPT)
+        [entry] = self.log()
+        self.assertEqual((entry["action"], entry["accessKey"], entry["region"]), ("GetObject", "PresignFunction", "us-east-1"))
+
+    def test_a_missing_key_is_no_such_key_as_aws_says_it(self) -> None:
+        with self.assertRaises(ClientError) as raised:
+            self.s3.get_object(Bucket="scripts", Key="mask/missing.sql")
+        self.assertEqual(self.error(raised), ("NoSuchKey", "The specified key does not exist.", 404))
+        self.assertEqual(raised.exception.response["Error"]["Key"], "mask/missing.sql")
+        with self.assertRaises(ClientError) as raised:
+            self.s3.head_object(Bucket="scripts", Key="mask/missing.sql")
+        self.assertEqual(self.error(raised), ("404", "Not Found", 404))  # HEAD: no body, the status alone
+        with self.assertRaises(ClientError) as raised:
+            self.s3.get_object(Bucket="no-such-bucket", Key="mask/customers.sql")
+        self.assertEqual(self.error(raised), ("NoSuchBucket", "The specified bucket does not exist", 404))
+        self.assertEqual([e["action"] for e in self.log()], ["GetObject", "HeadObject", "GetObject"])
+
+    def test_a_faulted_get_object_fails_with_access_denied(self) -> None:
+        self.emulator.control("POST", "faults", {"action": "GetObject", "code": "AccessDenied",
+                                                 "bucket": "scripts", "key": "mask/customers.sql"})
+        self.s3.put_object(Bucket="scripts", Key="other.sql", Body=b"SELECT 1;")
+        self.s3.get_object(Bucket="scripts", Key="other.sql")  # another key: not matched
+        with self.assertRaises(ClientError) as raised:
+            self.s3.get_object(Bucket="scripts", Key="mask/customers.sql")
+        self.assertEqual(self.error(raised), ("AccessDenied", "Access Denied", 403))
+        self.assertRegex(raised.exception.response["ResponseMetadata"]["RequestId"], r"^[0-9A-F]{16}$")
+        self.assertEqual(self.s3.get_object(Bucket="scripts", Key="mask/customers.sql")["Body"].read(), SCRIPT)
+        self.assertEqual([e["action"] for e in self.log()], ["PutObject", "GetObject", "GetObject", "GetObject"])
+
+    def test_an_s3_fault_answers_s3_s_error_document(self) -> None:
+        self.emulator.control("POST", "faults", [{"action": "GetObject", "code": "AccessDenied"},
+                                                 {"action": "HeadObject", "code": "AccessDenied"},
+                                                 {"action": "GetObject", "code": "SlowDown"}])
+        status, headers, body = signed_request(self.emulator.url, "GET", "/scripts/mask/customers.sql")
+        self.assertEqual((status, headers["content-type"]), (403, "application/xml"))
+        self.assertRegex(body.decode(), r'^<\?xml version="1.0" encoding="UTF-8"\?>\n<Error><Code>AccessDenied</Code>'
+                                        r"<Message>Access Denied</Message><RequestId>([0-9A-F]{16})</RequestId>"
+                                        r"<HostId>[A-Za-z0-9+/=]+</HostId></Error>$")
+        self.assertEqual(re.search(r"<RequestId>(\w+)<", body.decode()).group(1), headers["x-amz-request-id"])
+        self.assertIn("x-amz-id-2", headers)
+        status, headers, body = signed_request(self.emulator.url, "HEAD", "/scripts/mask/customers.sql")
+        self.assertEqual((status, body), (403, b""))  # HEAD: no body, as S3's
+        status, _, body = signed_request(self.emulator.url, "GET", "/scripts/mask/customers.sql")
+        self.assertEqual(status, 503)
+        self.assertIn(b"<Code>SlowDown</Code><Message>Please reduce your request rate.</Message>", body)
+        with self.assertRaises(urllib.error.HTTPError):
+            self.emulator.control("POST", "faults", {"action": "GetObject", "code": "AccessDenied", "object": "x"})
+
+    def test_a_faulted_head_object_fails_as_boto3_sees_a_head(self) -> None:
+        self.emulator.control("POST", "faults", {"action": "HeadObject", "code": "AccessDenied"})
+        with self.assertRaises(ClientError) as raised:
+            self.s3.head_object(Bucket="scripts", Key="mask/customers.sql")
+        self.assertEqual(self.error(raised), ("403", "Forbidden", 403))
+
+    def test_a_call_signed_for_another_region_than_the_bucket_s_is_redirected(self) -> None:
+        # The bucket is in us-east-1; a client of us-west-2 reaches us-west-2's endpoint, which
+        # answers 301 PermanentRedirect naming the bucket's region (moto would serve it).
+        status, headers, body = signed_request(self.emulator.url, "GET", "/scripts/mask/customers.sql?x-id=GetObject",
+                                               region="us-west-2")
+        self.assertEqual((status, headers["x-amz-bucket-region"]), (301, "us-east-1"))
+        self.assertRegex(body.decode(), r"<Error><Code>PermanentRedirect</Code><Message>The bucket you are attempting to "
+                                        r"access must be addressed using the specified endpoint\. Please send all future "
+                                        r"requests to this endpoint\.</Message><Endpoint>scripts\.s3\.amazonaws\.com"
+                                        r"</Endpoint><Bucket>scripts</Bucket><RequestId>")
+        status, headers, body = signed_request(self.emulator.url, "HEAD", "/scripts/mask/customers.sql", region="us-west-2")
+        self.assertEqual((status, headers["x-amz-bucket-region"], body), (301, "us-east-1", b""))
+        # boto3 follows it to the bucket's region, as against AWS (the AWS SDK for Rust does not).
+        west = self.emulator.s3(region="us-west-2", access_key="West")
+        self.assertEqual(west.get_object(Bucket="scripts", Key="mask/customers.sql")["Body"].read(), SCRIPT)
+        self.assertEqual([(e["action"], e["region"]) for e in self.log()][-2:], [("GetObject", "us-west-2"), ("GetObject", "us-east-1")])
+        # A bucket that does not exist is not redirected, and a new one may be made in any region.
+        with self.assertRaises(ClientError) as raised:
+            west.get_object(Bucket="nowhere", Key="mask/customers.sql")
+        self.assertEqual(self.error(raised)[0], "NoSuchBucket")
+        west.create_bucket(Bucket="west-scripts", CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+        west.put_object(Bucket="west-scripts", Key="a.sql", Body=b"SELECT 1;")
+
+    def test_the_seed_s_calls_stay_unlogged_and_reset_forgets_buckets(self) -> None:
+        seed = self.emulator.s3(access_key="rds-emulator-seed")
+        seed.get_object(Bucket="scripts", Key="mask/customers.sql")
+        self.assertEqual(self.log(), [])
+        self.emulator.control("POST", "reset", {})
+        self.assertEqual(self.s3.list_buckets()["Buckets"], [])
 
 
 def create_postgres(rds, identifier: str, **kwargs) -> dict:

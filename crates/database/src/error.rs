@@ -19,6 +19,16 @@ pub enum DatabaseError {
     /// A statement failed.
     #[error("{statement} failed: {message} (SQLSTATE {sqlstate})")]
     Statement { statement: String, sqlstate: String, message: String },
+
+    /// The server cancelled a statement that ran longer than the session's statement timeout
+    /// (SQLSTATE 57014, query_canceled).
+    #[error("{statement} was cancelled: it ran longer than its statement timeout of {}", crate::run::shown(*limit))]
+    TimedOut { statement: String, limit: std::time::Duration },
+
+    /// A session that was logged in lost its connection (the server closed it, or the network
+    /// broke).
+    #[error("the connection to {host}:{port}/{database} as {user} broke: {message}")]
+    ConnectionLost { host: String, port: u16, user: String, database: String, message: String },
 }
 
 impl DatabaseError {

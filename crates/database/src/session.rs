@@ -35,8 +35,15 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A logged-in session; the connection is driven by a task of its own and closed when the
 /// session is dropped.
 pub struct Session {
-    client: tokio_postgres::Client,
+    pub(crate) client: tokio_postgres::Client,
     connection: tokio::task::JoinHandle<()>,
+    /// For a cancel request, which is a connection of its own (made as this one was).
+    pub(crate) tls: Tls,
+    /// Where the session is, to name it when it breaks (never the password).
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: String,
+    pub(crate) database: String,
 }
 
 impl Drop for Session {
@@ -83,7 +90,15 @@ impl Session {
                 tracing::warn!(error = %error, "database connection ended with an error");
             }
         });
-        Ok(Session { client, connection })
+        Ok(Session {
+            client,
+            connection,
+            tls: tls.clone(),
+            host: login.host.clone(),
+            port: login.port,
+            user: login.user.clone(),
+            database: login.database.clone(),
+        })
     }
 
     /// `SELECT 1`: the session works.
@@ -132,7 +147,7 @@ impl Session {
     }
 }
 
-fn statement(what: &str, error: &tokio_postgres::Error) -> DatabaseError {
+pub(crate) fn statement(what: &str, error: &tokio_postgres::Error) -> DatabaseError {
     let (sqlstate, message) = DatabaseError::parts(error);
     DatabaseError::Statement { statement: what.to_owned(), sqlstate: sqlstate.unwrap_or_default(), message }
 }

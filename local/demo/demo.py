@@ -55,6 +55,10 @@ KEPT = ["DBInstanceClass", "MultiAZ", "VpcSecurityGroups", "PreferredMaintenance
 # y's staging credentials, by secret name: the master user's, and app_user's (whose production
 # password is in x's snapshot). reporting, a login role x has too, is disabled on the new y.
 SECRETS = {"master": "demo/y/master", "app_user": "demo/y/app_user"}
+# The example masking script (examples/scrub/), put in a bucket of y's region for the refresh to read.
+MASK_SCRIPT = ROOT / "examples/scrub/mask-customers.sql"
+SCRIPTS_BUCKET = "demo-refresh-scripts"
+MASK_KEY = "refresh/mask-customers.sql"
 
 
 def say(message: str) -> None:
@@ -100,9 +104,19 @@ def seed(emulator: EmulatorClient) -> dict:
         )["ARN"]
         for role, name in SECRETS.items()
     }
+    # The example masking script, in a bucket of y's region: the refresh runs it on the new y
+    # before y's name serves it.
+    import boto3
+
+    s3 = boto3.client("s3", region_name=y["region"], endpoint_url=emulator.url,
+                      aws_access_key_id="test", aws_secret_access_key="test",
+                      config=boto3.session.Config(s3={"addressing_style": "path"}))
+    s3.create_bucket(Bucket=SCRIPTS_BUCKET, CreateBucketConfiguration={"LocationConstraint": y["region"]})
+    s3.put_object(Bucket=SCRIPTS_BUCKET, Key=MASK_KEY, Body=MASK_SCRIPT.read_bytes())
     print(f"seeded {x['region']}/{x['dbInstanceIdentifier']} with data and snapshots, "
           f"{y['region']}/{y['dbInstanceIdentifier']} with data of its own, and y's credentials in "
-          f"Secrets Manager ({', '.join(SECRETS.values())})", file=sys.stderr)
+          f"Secrets Manager ({', '.join(SECRETS.values())}), and the masking script "
+          f"{MASK_SCRIPT.relative_to(ROOT)} at s3://{SCRIPTS_BUCKET}/{MASK_KEY}", file=sys.stderr)
     return world
 
 
@@ -127,8 +141,11 @@ def show_database(emulator: EmulatorClient, region: str, instance: dict, world: 
     wrong = []
     ok, row = psql(emulator, endpoint, "app_user", password["app_user"],
                    "SELECT id, name, email FROM customers ORDER BY id LIMIT 1")
-    print(f"\na row of x's data, read from the new y as app_user (its staging secret): {row if ok else 'FAILED: ' + row}")
+    print(f"\na row of x's data, masked, read from the new y as app_user (its staging secret): {row if ok else 'FAILED: ' + row}")
     wrong += [] if ok else ["app_user cannot read y"]
+    ok, unmasked = psql(emulator, endpoint, "app_user", password["app_user"],
+                        "SELECT count(*) FROM customers WHERE email NOT LIKE '%@example.invalid'")
+    wrong += [] if ok and unmasked == "0" else [f"y serves unmasked e-mail addresses ({unmasked})"]
     ok, staging = psql(emulator, endpoint, "app_user", password["app_user"], "SELECT count(*) FROM customers WHERE name = 'staging-only'")
     wrong += [] if ok and staging == "0" else ["y still holds its old rows"]
     print("who logs in to the new y:")
@@ -188,7 +205,7 @@ def check(emulator: EmulatorClient, world: dict | None = None) -> int:
         return 1
     print(
         f"\n{target_region}/{y} now comes from {newest}, the newest available snapshot of {source_region}/{x},"
-        " and is configured as before, with its own credentials."
+        " and is configured as before, with its own credentials and its customers' data masked."
     )
     return 0
 
@@ -205,6 +222,10 @@ def refresh(emulator: EmulatorClient, world: dict, work: Path) -> int:
                    "masterUserSecretArn": world["secretArns"]["master"],
                    "roleSecrets": {"app_user": world["secretArns"]["app_user"]},
                    "otherLogins": "disable"},
+        # Scrubbed before y's name serves it: the example masking script, then a check.
+        "sql": {"scripts": [{"name": "mask-customers", "database": "app", "s3Uri": f"s3://{SCRIPTS_BUCKET}/{MASK_KEY}"}],
+                "verify": [{"name": "no-real-emails", "database": "app",
+                            "query": "SELECT count(*) = 0 FROM customers WHERE email NOT LIKE '%@example.invalid'"}]},
     }
     input_file = work / "input.json"
     input_file.write_text(json.dumps(request, indent=1) + "\n")

@@ -23,6 +23,7 @@ pub enum Handler {
     FindSnapshot,
     DescribeTarget,
     CheckSecrets,
+    CheckScripts,
     CopySnapshot,
     WaitCopied,
     DeleteTarget,
@@ -34,6 +35,8 @@ pub enum Handler {
     WaitCredentials,
     ApplyRoles,
     CheckConnections,
+    RunScript,
+    VerifyData,
     TagTarget,
     PruneCopies,
     RenameTarget,
@@ -72,6 +75,7 @@ impl Handler {
             Handler::FindSnapshot => Box::pin(lambda::run(find_snapshot::handle)),
             Handler::DescribeTarget => Box::pin(lambda::run(describe_target::handle)),
             Handler::CheckSecrets => Box::pin(lambda::run(check_secrets::handle)),
+            Handler::CheckScripts => Box::pin(lambda::run(check_scripts::handle)),
             Handler::CopySnapshot => Box::pin(lambda::run(copy_snapshot::handle)),
             Handler::WaitCopied => Box::pin(lambda::run(wait_copied::handle)),
             Handler::DeleteTarget => Box::pin(lambda::run(delete_target::handle)),
@@ -83,6 +87,8 @@ impl Handler {
             Handler::WaitCredentials => Box::pin(lambda::run(wait_credentials::handle)),
             Handler::ApplyRoles => Box::pin(lambda::run(apply_roles::handle)),
             Handler::CheckConnections => Box::pin(lambda::run(check_connections::handle)),
+            Handler::RunScript => Box::pin(lambda::run(run_script::handle)),
+            Handler::VerifyData => Box::pin(lambda::run(verify_data::handle)),
             Handler::TagTarget => Box::pin(lambda::run(tag_target::handle)),
             Handler::PruneCopies => Box::pin(lambda::run(prune_copies::handle)),
             Handler::RenameTarget => Box::pin(lambda::run(rename_target::handle)),
@@ -102,7 +108,7 @@ mod tests {
         assert_eq!(Handler::named("check-input"), Ok(Handler::CheckInput));
         assert_eq!(Handler::RepairExecution.name(), "repair-execution");
         assert_eq!(Handler::RepairExecution.module(), "repair_execution");
-        assert_eq!(Handler::iter().count(), 22);
+        assert_eq!(Handler::iter().count(), 25);
     }
 
     #[test]

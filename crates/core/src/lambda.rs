@@ -13,6 +13,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::TaskError;
 use crate::executions::Executions;
 use crate::rds::Rds;
+use crate::scripts::Scripts;
 use crate::secrets::Secrets;
 use crate::state::{RdsAndState, StateTable};
 use rds_refresh_database::Tls;
@@ -143,5 +144,37 @@ impl Clients for Database {
     fn from_config(config: &SdkConfig) -> Result<Self, String> {
         let tls = Tls::from_env().map_err(|error| error.to_string())?;
         Ok(Self { secrets: Secrets::new(config.clone()), tls })
+    }
+}
+
+impl Clients for Scripts {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Scripts::new(config.clone()))
+    }
+}
+
+/// Clients `C` and S3, for the tasks that read the SQL scripts (the dry run).
+#[derive(Clone, Debug)]
+pub struct WithScripts<C> {
+    pub clients: C,
+    pub scripts: Scripts,
+}
+
+impl<C: Clients> Clients for WithScripts<C> {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Self { clients: C::from_config(config)?, scripts: Scripts::new(config.clone()) })
+    }
+}
+
+/// What run-script uses: the database's clients, and S3 for the scripts.
+#[derive(Clone)]
+pub struct Scrub {
+    pub database: Database,
+    pub scripts: Scripts,
+}
+
+impl Clients for Scrub {
+    fn from_config(config: &SdkConfig) -> Result<Self, String> {
+        Ok(Self { database: Database::from_config(config)?, scripts: Scripts::new(config.clone()) })
     }
 }

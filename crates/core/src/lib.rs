@@ -20,6 +20,7 @@ pub mod logins;
 pub mod rds;
 pub mod regional;
 pub mod schema;
+pub mod scripts;
 pub mod secrets;
 pub mod state;
 pub mod tags;

@@ -18,6 +18,10 @@ pub const EXECUTION: &str = "rds-refresh:execution";
 /// its refresh, so its live settings are not trusted as its configuration. Value: the copy
 /// (as [`snapshot_id_value`]); read it with [`restoring_from`].
 pub const RESTORING: &str = "rds-refresh:restoring";
+/// Set by the restore and removed with [`RESTORING`]: the execution that made the restore
+/// (its ARN, as [`value`]). With SQL scripts only that execution goes on with it: another's may
+/// have half run its scripts there.
+pub const RESTORED_BY: &str = "rds-refresh:restored-by";
 
 // On the snapshots rds-refresh makes.
 /// What the snapshot is: [`KIND_COPY`] or [`KIND_FINAL_SNAPSHOT`].
@@ -95,6 +99,11 @@ pub fn restoring(copy: &str) -> Tag {
 /// the mark (see [`RESTORING`]).
 pub fn restoring_from(tags: &[Tag]) -> Option<String> {
     tags.iter().find(|t| t.key() == Some(RESTORING)).and_then(|t| t.value()).map(snapshot_id_from_value)
+}
+
+/// The execution that restored an unfinished target (see [`RESTORED_BY`]).
+pub fn restored_by(tags: &[Tag]) -> Option<&str> {
+    tags.iter().find(|t| t.key() == Some(RESTORED_BY)).and_then(|t| t.value())
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ pub enum TimeLimit {
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptFailure {
     /// The server refused a statement (or the client could not read its answer, then without
-    /// a SQLSTATE). `message` is the server's, with its DETAIL and HINT if it gave them.
+    /// a SQLSTATE). `message` is the server's, with its HINT (never its DETAIL, which quotes row values).
     #[error("statement {number} (line {line}) failed: {}", with_sqlstate(sqlstate.as_deref(), message))]
     Statement { number: usize, line: usize, sqlstate: Option<String>, message: String },
 
@@ -361,14 +361,14 @@ fn is_fatal(db: &DbError) -> bool {
     matches!(db.parsed_severity(), Some(Severity::Fatal | Severity::Panic))
 }
 
-/// The server's message with its DETAIL and HINT; not its CONTEXT or the statement's
-/// position, which quote the statement.
+/// The server's message with its HINT; not its DETAIL, which quotes row values (`Key
+/// (email)=(ada@...) already exists`, `Failing row contains (...)`): the message goes into the
+/// execution's history and notification, and the data a scrubbing script works on is the data
+/// that must not travel. Nor its CONTEXT or the statement's position, which quote the statement.
 fn server_message(db: &DbError) -> String {
     let mut message = db.message().to_owned();
-    for (label, part) in [("DETAIL", db.detail()), ("HINT", db.hint())] {
-        if let Some(part) = part {
-            message.push_str(&format!("; {label}: {part}"));
-        }
+    if let Some(hint) = db.hint() {
+        message.push_str(&format!("; HINT: {hint}"));
     }
     message
 }

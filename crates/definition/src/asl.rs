@@ -44,6 +44,7 @@ impl Serialize for States {
 #[serde(tag = "Type")]
 pub enum State {
     Task(Task),
+    Map(Map),
     Pass(Pass),
     Choice(Choice),
     Wait(Wait),
@@ -60,7 +61,7 @@ macro_rules! into_state {
         })*
     };
 }
-into_state!(Task, Pass, Choice, Wait, Fail, Succeed);
+into_state!(Task, Map, Pass, Choice, Wait, Fail, Succeed);
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -153,6 +154,65 @@ impl Task {
 
     pub fn end(self) -> Self {
         Task { end: Some(true), ..self }
+    }
+}
+
+/// An inline Map: runs `processor` once per item of `items_path`, at most `max_concurrency` at
+/// a time (1: in order, one after the other); the results, in the items' order, go to
+/// `result_path`. A failing iteration fails the Map with the iteration's error.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Map {
+    comment: &'static str,
+    items_path: String,
+    item_selector: Json,
+    max_concurrency: u32,
+    item_processor: Processor,
+    result_path: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    catch: Vec<Catcher>,
+    next: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Processor {
+    processor_config: Json,
+    start_at: String,
+    states: States,
+}
+
+impl Map {
+    /// Runs the one-state processor `state` (named `name`) for each item, one at a time.
+    pub fn one_at_a_time(
+        comment: &'static str,
+        items_path: impl Into<String>,
+        item_selector: Json,
+        (name, state): (&str, State),
+        result_path: impl Into<String>,
+        next: &str,
+    ) -> Self {
+        let mut states = States::default();
+        states.add(name, state);
+        Map {
+            comment,
+            items_path: items_path.into(),
+            item_selector,
+            max_concurrency: 1,
+            item_processor: Processor {
+                processor_config: obj! { "Mode": "INLINE" },
+                start_at: name.to_owned(),
+                states,
+            },
+            result_path: result_path.into(),
+            catch: Vec::new(),
+            next: next.to_owned(),
+        }
+    }
+
+    pub fn catch(mut self, catcher: Catcher) -> Self {
+        self.catch.push(catcher);
+        self
     }
 }
 

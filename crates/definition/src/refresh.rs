@@ -2,7 +2,9 @@
 //! lock, the snapshot and its copy, then swap mode or replace mode, the finish both share, and
 //! the one failure path every step's failure takes.
 
-use crate::asl::{Choice, Fail, Jitter, Pass, Retrier, State, StateMachine, States, Task, Wait, and, catch_all, not};
+use crate::asl::{
+    Choice, Fail, Jitter, Map, Pass, Retrier, State, StateMachine, States, Task, Wait, and, catch_all, not,
+};
 use crate::asl::{compare, when};
 use crate::conventions::*;
 use crate::json::{Json, obj};
@@ -57,6 +59,12 @@ impl Refresh {
         self.steps.push(name);
         self.add(name, task.catch(catch_all(ERROR, &failed(name))));
     }
+
+    /// A Map step: like [`Refresh::step`], its failure (an iteration's) takes the failure path.
+    fn map_step(&mut self, name: &'static str, map: Map) {
+        self.steps.push(name);
+        self.add(name, map.catch(catch_all(ERROR, &failed(name))));
+    }
 }
 
 fn failed(step: &str) -> String {
@@ -72,7 +80,14 @@ fn input_and_lock(refresh: &mut Refresh) {
         "CheckInput",
         invoke_with("CheckInput", "$")
             .comment("Checks the input against every rule (InvalidInput names the field) and writes out every default; the state becomes {request, snapshot: null, targetState: null, retainOldSeconds}. No AWS call.")
-            .result_selector(from_payload(&["request", "snapshot", "targetState", "retainOldSeconds", "credentialsApplied"]))
+            .result_selector(from_payload(&[
+                "request",
+                "snapshot",
+                "targetState",
+                "retainOldSeconds",
+                "credentialsApplied",
+                "sqlApplied",
+            ]))
             .catch(catch_all(ERROR, "RefreshFailed"))
             .next("IsDryRun"),
     );
@@ -157,12 +172,25 @@ fn snapshot_and_copy(refresh: &mut Refresh) {
         "CheckSecrets",
         invoke(
             "CheckSecrets",
-            obj! { "target.$": "$.request.target", "snapshot.$": SNAPSHOT, "configuration.$": configuration() },
+            obj! {
+                "target.$": "$.request.target",
+                "snapshot.$": SNAPSHOT,
+                "configuration.$": configuration(),
+                "sql.$": "$.request.sql",
+            },
         )
         .comment("Reads every secret the new target's credentials come from (target.masterUserSecretArn, target.roleSecrets) and checks its shape: SecretNotFound, SecretInvalid. Plans the credential steps (master: null skips them). Writes secret ARNs and versions, never values. Changes nothing.")
         .result_selector(from_payload(&["master", "masterUsername", "roles", "otherLogins"]))
         .result_path(CREDENTIALS)
-        .next("CopySnapshot"),
+        .next("CheckScripts"),
+    );
+    refresh.step(
+        "CheckScripts",
+        invoke("CheckScripts", obj! { "sql.$": "$.request.sql", "target": target() })
+            .comment("Reads every SQL script of sql.scripts (S3 or inline) and plans the SQL steps: each script's SHA-256 and size, the verification queries (run: false skips them). ScriptNotFound for an S3 object that is missing or unreadable. Changes nothing.")
+            .result_selector(from_payload(&["run", "scripts", "verify", "statementTimeoutSeconds"]))
+            .result_path(SQL)
+            .next("CopySnapshot"),
     );
     refresh.step(
         "CopySnapshot",
@@ -258,6 +286,8 @@ fn swap(refresh: &mut Refresh) {
             "restoreAs.$": temporary_name(),
             "copy.$": COPY,
             "configuration.$": configuration(),
+            "execution.$": EXECUTION_ID,
+            "sqlRuns.$": at(SQL, "run"),
         })
         .comment("Swap 1: restores the copy beside the target, under the temporary name, with the target's configuration. The target keeps serving.")
         .retry_first(BUSY_POLLING)
@@ -283,7 +313,8 @@ fn swap(refresh: &mut Refresh) {
             .comment("Polls until the new instance has its whole configuration in effect.")
             .next("CredentialsBeside?"),
     );
-    credentials(refresh, CredentialStates::BESIDE, beside(), "RetireTarget");
+    credentials(refresh, CredentialStates::BESIDE, beside(), SqlStates::BESIDE.asked);
+    sql(refresh, SqlStates::BESIDE, "RetireTarget");
     refresh.step(
         "RetireTarget",
         rename(target(), retired_name(), RETIREMENT)
@@ -341,7 +372,14 @@ fn replace(refresh: &mut Refresh) {
     );
     refresh.step(
         "RestoreTarget",
-        restore(obj! { "source.$": SOURCE, "target": target(), "copy.$": COPY, "configuration.$": configuration() })
+        restore(obj! {
+            "source.$": SOURCE,
+            "target": target(),
+            "copy.$": COPY,
+            "configuration.$": configuration(),
+            "execution.$": EXECUTION_ID,
+            "sqlRuns.$": at(SQL, "run"),
+        })
             .comment("Restores the target from the copy with every setting of its configuration that the restore accepts, tagged with its source and as not yet finished.")
             .next("WaitAvailable"),
     );
@@ -353,7 +391,8 @@ fn replace(refresh: &mut Refresh) {
             .result_path(AVAILABLE)
             .next("Credentials?"),
     );
-    credentials(refresh, CredentialStates::TARGET, target(), "ConfigureTarget");
+    credentials(refresh, CredentialStates::TARGET, target(), SqlStates::TARGET.asked);
+    sql(refresh, SqlStates::TARGET, "ConfigureTarget");
     refresh.step(
         "ConfigureTarget",
         configure(target())
@@ -462,6 +501,83 @@ fn credentials(refresh: &mut Refresh, names: CredentialStates, instance: Json, n
     );
 }
 
+// --- SQL -----------------------------------------------------------------------------------------
+//
+// After the credentials and before the target's name serves the new instance (swap: beside it,
+// before RetireTarget; replace: right after the credentials): each script of the SQL plan in
+// order, one invocation each, then the verification queries. A failure takes the failure path
+// (in swap mode the new instance is removed and the target keeps serving, untouched).
+
+/// The names of one SQL block's states.
+struct SqlStates {
+    asked: &'static str,
+    scripts: &'static str,
+    script: &'static str,
+    verify: &'static str,
+}
+
+impl SqlStates {
+    const BESIDE: SqlStates = SqlStates {
+        asked: "SqlBeside?",
+        scripts: "RunScriptsBeside",
+        script: "RunScriptBeside",
+        verify: "VerifyDataBeside",
+    };
+    const TARGET: SqlStates =
+        SqlStates { asked: "Sql?", scripts: "RunScripts", script: "RunScript", verify: "VerifyData" };
+}
+
+fn sql(refresh: &mut Refresh, names: SqlStates, next: &'static str) {
+    refresh.add(
+        names.asked,
+        Choice::new(
+            "The SQL steps run when CheckScripts planned scripts or verification queries.",
+            vec![when(compare(at(SQL, "run"), "BooleanEquals", true), names.scripts)],
+            next,
+        ),
+    );
+    let script = invoke_sql("RunScript", obj! { "Payload.$": "$" })
+        .comment("Runs one script on the new instance as the master user, in its database: in one transaction unless it says transaction: false, statement_timeout set, within 840 s. SqlScriptFailed (statement, SQLSTATE, message), SqlTimedOut, ScriptChanged (its text is not the one CheckScripts hashed).")
+        .result_selector(from_payload(&["name", "database", "sha256", "statements", "rowsAffected", "durationSeconds"]))
+        .end();
+    refresh.map_step(
+        names.scripts,
+        Map::one_at_a_time(
+            "Runs the scripts in order, one invocation each (a script has one Lambda invocation's time); the first that fails stops the rest.",
+            at(SQL, "scripts"),
+            obj! {
+                "region.$": TARGET_REGION,
+                "database.$": DATABASE,
+                "credentials.$": CREDENTIALS,
+                "script.$": "$$.Map.Item.Value",
+                "statementTimeoutSeconds.$": at(SQL, "statementTimeoutSeconds"),
+            },
+            (names.script, script.into()),
+            SQL_RAN,
+            names.verify,
+        ),
+    );
+    refresh.step(
+        names.verify,
+        invoke_sql(
+            "VerifyData",
+            obj! {
+                "Payload": obj! {
+                    "database.$": DATABASE,
+                    "credentials.$": CREDENTIALS,
+                    "verify.$": at(SQL, "verify"),
+                    "statementTimeoutSeconds.$": at(SQL, "statementTimeoutSeconds"),
+                    "scripts.$": SQL_RAN,
+                },
+            },
+        )
+        .comment("Runs each verification query in a read-only transaction; each must return a single true (VerificationFailed names the query and what it returned). Reports what the SQL steps did.")
+        .result_selector(from_payload(&["scripts", "verify"]))
+        .result_path(SQL_APPLIED)
+        .next(next),
+    );
+}
+
 // --- Finish ---------------------------------------------------------------------------------------
 //
 // The new target serves. Swap mode first keeps the retired target for a while and deletes it
@@ -538,6 +654,7 @@ fn finish(refresh: &mut Refresh) {
                     "mode.$": MODE,
                     "downtime.$": at(AVAILABLE, DOWNTIME),
                     "credentials.$": CREDENTIALS_APPLIED,
+                    "sql.$": SQL_APPLIED,
                 },
             ),
         )
@@ -565,6 +682,7 @@ fn finish(refresh: &mut Refresh) {
                 (format!("{DOWNTIME}.$")): at(AVAILABLE, DOWNTIME),
                 "lockTakenOverFrom.$": at(LOCK, "takenOverFrom"),
                 "credentials.$": CREDENTIALS_APPLIED,
+                "sql.$": SQL_APPLIED,
             },
         ),
     );
@@ -778,6 +896,7 @@ fn delete(instance: Json, result_path: &'static str) -> Task {
             "allowDisableDeletionProtection.$": "$.request.target.allowDisableDeletionProtection",
             "finalSnapshot.$": "$.request.target.finalSnapshot",
             "execution.$": EXECUTION_ID,
+            "sqlRuns.$": at(SQL, "run"),
         },
     )
     .result_selector(from_payload(&["outcome", "finalSnapshot", STARTED_AT]))

@@ -116,6 +116,30 @@ pub enum TaskError {
     /// A role of `target.roleSecrets` does not exist in the restored database.
     #[error("{0}")]
     RoleNotFound(String),
+
+    /// A script of `sql.scripts` given by `s3Uri` does not exist or cannot be read (the S3
+    /// error code is in the message: NoSuchKey, NoSuchBucket, AccessDenied).
+    #[error("{0}")]
+    ScriptNotFound(String),
+
+    /// A script's text is not the one check-scripts found (its SHA-256 differs): the object
+    /// was replaced during the refresh. Nothing of it ran.
+    #[error("{0}")]
+    ScriptChanged(String),
+
+    /// A statement of a script failed: the script's name, the statement's number and line,
+    /// the SQLSTATE and the server's message. A script in a transaction left nothing behind.
+    #[error("{0}")]
+    SqlScriptFailed(String),
+
+    /// A script or query ran past its time limit (`sql.statementTimeoutSeconds` for one
+    /// statement, 840 seconds for a whole script): the name and the limit.
+    #[error("{0}")]
+    SqlTimedOut(String),
+
+    /// A query of `sql.verify` did not return a single true: its name and what it returned.
+    #[error("{0}")]
+    VerificationFailed(String),
 }
 
 impl TaskError {
@@ -173,7 +197,7 @@ mod tests {
         assert_eq!(TaskError::NotReady(String::new()).name(), "NotReady");
         assert_eq!(TaskError::NotReady(String::new()).kind(), ErrorName::NotReady);
         let names: Vec<_> = ErrorName::all().map(ErrorName::as_str).collect();
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 29);
         assert!(names.contains(&"SecretInvalid") && names.contains(&"CredentialsNotApplied"));
         assert!(names.contains(&"ConfigurationIncompatible") && names.contains(&"TargetLocked"));
     }

@@ -93,6 +93,13 @@ pub mod result_paths {
     /// CheckConnections(Beside): what the credential steps did (set to null by CheckInput;
     /// the output's `credentials`).
     pub const CREDENTIALS_APPLIED: &str = "$.credentialsApplied";
+    /// CheckScripts: the SQL plan (each script's source, SHA-256 and size; the queries).
+    pub const SQL: &str = "$.sql";
+    /// RunScripts(Beside): what each script did, in order.
+    pub const SQL_RAN: &str = "$.sqlRan";
+    /// VerifyData(Beside): what the SQL steps did (set to null by CheckInput; the output's
+    /// `sql`).
+    pub const SQL_APPLIED: &str = "$.sqlApplied";
     /// RetireTarget (or SwitchedEarlier, ResumeSwitch): `startedAt` is when the target's name
     /// stopped serving in swap mode (the CLI reads `retirement.startedAt`).
     pub const RETIREMENT: &str = "$.retirement";

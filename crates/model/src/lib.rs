@@ -18,6 +18,7 @@ pub mod input;
 pub mod interface;
 pub mod json;
 pub mod request;
+pub mod sql;
 
 pub use error::{ErrorName, TaskError};
 pub use input::parse_input;
@@ -49,6 +50,7 @@ pub struct TakenOver {
 pub use configuration::{Difference, Overrides, TargetConfiguration};
 pub use credentials::{CredentialsApplied, CredentialsPlan, MasterCredentials, OtherLogins, RoleSecret};
 pub use request::{CopyOptions, Mode, NotifyOptions, RefreshRequest, SnapshotSelection, SnapshotType, TargetSpec};
+pub use sql::{SqlApplied, SqlPlan, SqlSpec};
 
 /// An RDS DB instance, named by region and identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -186,6 +188,11 @@ pub struct RefreshOutput {
     /// keeps the snapshot's credentials). Names and ARNs only, never a password.
     #[serde(default)]
     pub credentials: Option<crate::CredentialsApplied>,
+    /// What the SQL steps did before the target's name served the new instance: each
+    /// script's name, the SHA-256 of the text that ran, its duration and the rows it
+    /// affected; each verification query's result. `null` when none ran.
+    #[serde(default)]
+    pub sql: Option<crate::SqlApplied>,
 }
 
 /// A stretch of time in which the target's name did not serve.

@@ -44,6 +44,12 @@ pub struct RefreshRequest {
     #[serde(default)]
     #[schemars(range(max = 480))]
     pub retain_old_minutes: u32,
+    /// SQL run on the new instance as the target's master user before the target's name
+    /// serves it: scripts that scrub it, and queries that must each return true (README,
+    /// "Scrub the copy before it serves"). Needs the master's credentials, as
+    /// `target.roleSecrets`.
+    #[serde(default)]
+    pub sql: crate::SqlSpec,
 }
 
 /// How the target is replaced.
@@ -241,6 +247,7 @@ impl RefreshRequest {
         if self.retain_old_minutes > 480 {
             return Err(TaskError::invalid_input("retainOldMinutes", "must be at most 480 (8 hours)"));
         }
+        self.sql.validate()?;
         Ok(())
     }
 
@@ -264,6 +271,7 @@ impl RefreshRequest {
             notify: NotifyOptions::default(),
             mode: Mode::Swap,
             retain_old_minutes: 0,
+            sql: crate::SqlSpec::default(),
         }
     }
 }

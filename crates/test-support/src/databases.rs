@@ -63,6 +63,28 @@ impl Emulator {
         let created = client.create_secret().name(name).secret_string(value.to_string()).send().await.unwrap();
         created.arn().unwrap().to_owned()
     }
+
+    /// S3, in `region`, as the tasks reach it (path-style, on the emulator's port).
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk_config())
+            .region(aws_config::Region::new(region.to_owned()))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// Puts `text` at `bucket/key` in `region` (making the bucket the first time): its `s3://` URI.
+    pub async fn put_script(&self, region: &str, bucket: &str, key: &str, text: &str) -> String {
+        let s3 = self.s3(region);
+        if s3.head_bucket().bucket(bucket).send().await.is_err() {
+            let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(region))
+                .build();
+            s3.create_bucket().bucket(bucket).create_bucket_configuration(location).send().await.unwrap();
+        }
+        s3.put_object().bucket(bucket).key(key).body(text.as_bytes().to_vec().into()).send().await.unwrap();
+        format!("s3://{bucket}/{key}")
+    }
 }
 
 /// Logs in to the server at `address:port` (TLS verified by `tls`) as `user`.

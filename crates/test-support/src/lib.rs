@@ -150,6 +150,14 @@ impl Emulator {
         rds_refresh_core::lambda::WithSecrets { clients, secrets: self.secrets() }
     }
 
+    /// `clients` and S3 (the emulator's), for the tasks that read SQL scripts.
+    pub fn with_scripts<C>(&self, clients: C) -> rds_refresh_core::lambda::WithScripts<C> {
+        rds_refresh_core::lambda::WithScripts {
+            clients,
+            scripts: rds_refresh_core::scripts::Scripts::new(self.sdk_config()),
+        }
+    }
+
     /// Calls an AWS query-protocol API (SNS, SQS) of the emulator over plain HTTP and returns
     /// the XML answer: SDK crates only for setting up notifications in tests are not worth
     /// their build time.
@@ -281,7 +289,7 @@ impl Emulator {
     }
 
     /// The calls received since the last `clear_calls` that may change something: anything
-    /// but a Describe or List.
+    /// but a read (Describe, List, Get, Head).
     pub fn changing_calls(&self) -> Vec<String> {
         self.changing_calls_by_region().into_iter().map(|(_, action)| action).collect()
     }
@@ -299,7 +307,9 @@ impl Emulator {
             .filter_map(|c| {
                 Some((c["region"].as_str().unwrap_or_default().to_owned(), c["action"].as_str()?.to_owned()))
             })
-            .filter(|(_, action)| !action.starts_with("Describe") && !action.starts_with("List"))
+            // Reads: RDS's Describe*/List*, Secrets Manager's GetSecretValue, S3's GetObject and
+            // HeadObject (the SQL scripts).
+            .filter(|(_, action)| !["Describe", "List", "Get", "Head"].iter().any(|read| action.starts_with(read)))
             .collect()
     }
 

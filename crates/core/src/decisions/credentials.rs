@@ -13,8 +13,13 @@ use crate::model::{MasterCredentials, OtherLogins, TargetSpec};
 /// `managed_key` is the KMS key of y's RDS-managed master secret (its configuration's
 /// `masterUserSecretKmsKeyId`): such a y gets a managed secret again, and a secret of its own
 /// cannot be given besides (RDS refuses `MasterUserPassword` with `ManageMasterUserPassword`).
-/// Role passwords and `otherLogins: disable` need the master's password to log in with.
-pub fn master_source(target: &TargetSpec, managed_key: Option<&str>) -> Result<Option<MasterSource>, TaskError> {
+/// Role passwords, `otherLogins: disable` and SQL steps (`sql_given`) need the master's
+/// password to log in with.
+pub fn master_source(
+    target: &TargetSpec,
+    managed_key: Option<&str>,
+    sql_given: bool,
+) -> Result<Option<MasterSource>, TaskError> {
     let source = match (&target.master_user_secret_arn, managed_key) {
         (Some(_), Some(_)) => {
             return Err(TaskError::invalid_input(
@@ -30,9 +35,15 @@ pub fn master_source(target: &TargetSpec, managed_key: Option<&str>) -> Result<O
         (None, Some(key)) => Some(MasterSource::Managed(Some(key.to_owned()))),
         (None, None) => None,
     };
-    let needs_master = !target.role_secrets.is_empty() || target.other_logins == OtherLogins::Disable;
+    let needs_master = !target.role_secrets.is_empty() || target.other_logins == OtherLogins::Disable || sql_given;
     if needs_master && source.is_none() {
-        let field = if target.role_secrets.is_empty() { "target.otherLogins" } else { "target.roleSecrets" };
+        let field = if !target.role_secrets.is_empty() {
+            "target.roleSecrets"
+        } else if target.other_logins == OtherLogins::Disable {
+            "target.otherLogins"
+        } else {
+            "sql"
+        };
         return Err(TaskError::invalid_input(
             field,
             "needs target.masterUserSecretArn (or a target whose master password RDS manages), to log in as the master user",
@@ -195,24 +206,28 @@ mod tests {
 
     #[test]
     fn the_master_password_comes_from_the_secret_or_rds() {
-        assert_eq!(master_source(&target(None, &[], OtherLogins::Keep), None), Ok(None));
+        assert_eq!(master_source(&target(None, &[], OtherLogins::Keep), None, false), Ok(None));
         assert_eq!(
-            master_source(&target(Some(ARN), &["app"], OtherLogins::Disable), None),
+            master_source(&target(Some(ARN), &["app"], OtherLogins::Disable), None, false),
             Ok(Some(MasterSource::Secret(ARN.into())))
         );
         assert_eq!(
-            master_source(&target(None, &["app"], OtherLogins::Keep), Some("key")),
+            master_source(&target(None, &["app"], OtherLogins::Keep), Some("key"), false),
             Ok(Some(MasterSource::Managed(Some("key".into()))))
         );
     }
 
     #[test]
     fn roles_without_a_master_login_and_two_master_sources_are_refused() {
-        let error = master_source(&target(None, &["app"], OtherLogins::Keep), None).unwrap_err();
+        let error = master_source(&target(None, &["app"], OtherLogins::Keep), None, false).unwrap_err();
         assert!(matches!(&error, TaskError::InvalidInput { field, .. } if field == "target.roleSecrets"), "{error:?}");
-        let error = master_source(&target(None, &[], OtherLogins::Disable), None).unwrap_err();
+        let error = master_source(&target(None, &[], OtherLogins::Disable), None, false).unwrap_err();
         assert!(matches!(&error, TaskError::InvalidInput { field, .. } if field == "target.otherLogins"), "{error:?}");
-        let error = master_source(&target(Some(ARN), &[], OtherLogins::Keep), Some("key")).unwrap_err();
+        // SQL steps log in as the master user too.
+        let error = master_source(&target(None, &[], OtherLogins::Keep), None, true).unwrap_err();
+        assert!(matches!(&error, TaskError::InvalidInput { field, .. } if field == "sql"), "{error:?}");
+        assert!(master_source(&target(None, &[], OtherLogins::Keep), Some("key"), true).unwrap().is_some());
+        let error = master_source(&target(Some(ARN), &[], OtherLogins::Keep), Some("key"), false).unwrap_err();
         assert!(error.to_string().contains("RDS-managed master secret"), "{error}");
     }
 

@@ -42,7 +42,10 @@ pub enum Deletion {
 ///
 /// The opt-in is checked here again, at the destructive step, not only when the run started.
 /// An earlier run's half-made restore is deleted without a final snapshot: it holds nothing
-/// worth keeping (its data is the copy's).
+/// worth keeping (its data is the copy's). One restored from this very copy is kept and the
+/// refresh goes on from it, unless `reuse_restore` is off: SQL scripts run on the new
+/// instance, and they may have half run on that one (scripts are not assumed idempotent, so
+/// it is deleted and restored again).
 pub fn decide(
     target: &InstanceRef,
     source: &InstanceRef,
@@ -50,13 +53,14 @@ pub fn decide(
     copy: &str,
     allow_disable_deletion_protection: bool,
     final_snapshot: bool,
+    reuse_restore: bool,
 ) -> Result<Deletion, TaskError> {
     let Some(instance) = instance else { return Ok(Deletion::Keep(DeleteOutcome::Absent)) };
     if instance.db_instance_status() == Some("deleting") {
         return Ok(Deletion::Keep(DeleteOutcome::AlreadyDeleting));
     }
     let restoring_from = tags::restoring_from(instance.tag_list());
-    if restoring_from.as_deref() == Some(copy) {
+    if reuse_restore && restoring_from.as_deref() == Some(copy) {
         return Ok(Deletion::Keep(DeleteOutcome::AlreadyRestored));
     }
     check_opted_in(target, source, instance)?;
@@ -95,7 +99,7 @@ mod tests {
     }
 
     fn decide_on(instance: Option<&DbInstance>, allow: bool, final_snapshot: bool) -> Result<Deletion, TaskError> {
-        decide(&target(), &source(), instance, COPY, allow, final_snapshot)
+        decide(&target(), &source(), instance, COPY, allow, final_snapshot, true)
     }
 
     #[test]
@@ -118,6 +122,17 @@ mod tests {
         assert_eq!(decide_on(Some(&deleting), false, true), Ok(Deletion::Keep(DeleteOutcome::AlreadyDeleting)));
         let restored = y("available", false, Some(COPY));
         assert_eq!(decide_on(Some(&restored), false, true), Ok(Deletion::Keep(DeleteOutcome::AlreadyRestored)));
+    }
+
+    #[test]
+    fn with_sql_scripts_this_runs_restore_is_made_again() {
+        // Its scripts may have half run: it is deleted (no final snapshot: its data is the
+        // copy's, maybe half scrubbed) and restored again.
+        let restored = y("available", false, Some(COPY));
+        assert_eq!(
+            decide(&target(), &source(), Some(&restored), COPY, false, true, false),
+            Ok(Deletion::Delete { disable_protection: false, final_snapshot: false })
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::model::{RefreshRequest, SnapshotRef};
 pub type Input = RefreshRequest;
 
 /// The state the rest of the machine starts from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Output {
     /// The input, checked, with every default written out and its identifiers in lower case
@@ -28,6 +28,8 @@ pub struct Output {
     /// Always `null` here; check-connections fills it in when the credential steps run (the
     /// output's `credentials`).
     pub credentials_applied: Option<crate::model::CredentialsApplied>,
+    /// Always `null` here; verify-data fills it in when the SQL steps run (the output's `sql`).
+    pub sql_applied: Option<crate::model::SqlApplied>,
 }
 
 /// Needs no AWS client: the input is checked on its own.
@@ -35,5 +37,12 @@ pub async fn handle(_: NoClients, request: Input) -> Result<Output, TaskError> {
     let request = request.normalized();
     request.validate()?;
     let retain_old_seconds = request.retain_old_minutes * 60;
-    Ok(Output { request, snapshot: None, retain_old_seconds, target_state: None, credentials_applied: None })
+    Ok(Output {
+        request,
+        snapshot: None,
+        retain_old_seconds,
+        target_state: None,
+        credentials_applied: None,
+        sql_applied: None,
+    })
 }

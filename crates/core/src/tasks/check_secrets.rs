@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::TaskError;
 use crate::decisions::credentials::{MasterSource, SecretOf, master_source, password_in};
-use crate::model::{CredentialsPlan, RoleSecret, SnapshotRef, TargetConfiguration, TargetSpec};
+use crate::model::{CredentialsPlan, RoleSecret, SnapshotRef, SqlSpec, TargetConfiguration, TargetSpec};
 use crate::secrets::Secrets;
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -19,6 +19,9 @@ pub struct Input {
     /// The target's configuration (describe-target): whether RDS manages its master password.
     #[serde(default)]
     pub configuration: Option<TargetConfiguration>,
+    /// The input's `sql`: SQL steps log in as the master user too.
+    #[serde(default)]
+    pub sql: SqlSpec,
 }
 
 /// The plan: `master: null` when the new target keeps the snapshot's credentials.
@@ -26,7 +29,7 @@ pub type Output = CredentialsPlan;
 
 pub async fn handle(secrets: Secrets, input: Input) -> Result<Output, TaskError> {
     let managed_key = input.configuration.as_ref().and_then(|c| c.master_user_secret_kms_key_id.as_deref());
-    plan(&secrets, &input.target, &input.snapshot, managed_key).await
+    plan(&secrets, &input.target, &input.snapshot, managed_key, input.sql.given()).await
 }
 
 /// Reads and checks every secret `target` names; shared with the dry run.
@@ -35,8 +38,9 @@ pub async fn plan(
     target: &TargetSpec,
     snapshot: &SnapshotRef,
     managed_key: Option<&str>,
+    sql_given: bool,
 ) -> Result<CredentialsPlan, TaskError> {
-    let source = master_source(target, managed_key)?;
+    let source = master_source(target, managed_key, sql_given)?;
     let master_username = snapshot.master_username.clone().unwrap_or_default();
     let master = match source {
         Some(MasterSource::Secret(arn)) => {

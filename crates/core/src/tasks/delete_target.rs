@@ -32,6 +32,11 @@ pub struct Input {
     pub final_snapshot: bool,
     /// The execution (`$$.Execution.Id`): the final snapshot's name is derived from it.
     pub execution: String,
+    /// Whether SQL steps run on the new target (the SQL plan's `run`): a target already
+    /// restored from the copy is then deleted and restored again, since its scripts may have
+    /// half run.
+    #[serde(default)]
+    pub sql_runs: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -59,6 +64,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         &input.copy.identifier,
         input.allow_disable_deletion_protection,
         input.final_snapshot,
+        !input.sql_runs,
     )?;
     let outcome = match deletion {
         Deletion::Keep(outcome) => outcome,

@@ -7,6 +7,7 @@
 pub mod apply_roles;
 pub mod check_connections;
 pub mod check_input;
+pub mod check_scripts;
 pub mod check_secrets;
 pub mod configure_target;
 pub mod copy_snapshot;
@@ -20,8 +21,10 @@ pub mod recover_swap;
 pub mod rename_target;
 pub mod repair_execution;
 pub mod restore_target;
+pub mod run_script;
 pub mod set_credentials;
 pub mod tag_target;
+pub mod verify_data;
 pub mod wait_available;
 pub mod wait_copied;
 pub mod wait_credentials;

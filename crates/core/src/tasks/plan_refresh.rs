@@ -16,12 +16,14 @@ use crate::decisions::pruning;
 use crate::decisions::repair::{self, LockView, Repair, TargetView};
 use crate::executions::OwnerState;
 use crate::identifiers::{final_snapshot_identifier, swap_identifiers};
-use crate::lambda::{WithExecutions, WithSecrets};
-use crate::model::{CopyOrigin, CredentialsPlan, InstanceRef, RefreshRequest, SnapshotRef, TargetConfiguration};
+use crate::lambda::{WithExecutions, WithScripts, WithSecrets};
+use crate::model::{
+    CopyOrigin, CredentialsPlan, InstanceRef, RefreshRequest, SnapshotRef, SqlPlan, TargetConfiguration,
+};
 use crate::rds::{check_fits_snapshot, describe_snapshot, format_time, own_copies, region_instances};
 use crate::state::{RdsAndState, now_secs};
 use crate::tasks::describe_target::{ConfigurationSource, inspect};
-use crate::tasks::{check_secrets, find_snapshot};
+use crate::tasks::{check_scripts, check_secrets, find_snapshot};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -70,6 +72,9 @@ pub struct Output {
     /// RDS-managed master secret like the target's. `master: null` when the new target would
     /// keep the snapshot's credentials; `null` when there is no snapshot or a secret is refused.
     pub credentials: Option<CredentialsPlan>,
+    /// The SQL steps the refresh would run: each script with its source, size and SHA-256,
+    /// and the verification queries. `null` when `sql` is empty.
+    pub sql: Option<SqlPlan>,
 }
 
 /// The target's lock as the dry run sees it.
@@ -138,8 +143,12 @@ fn refused_or<T>(result: Result<T, TaskError>, refuse: &mut impl FnMut(TaskError
     }
 }
 
-pub async fn handle(clients: WithExecutions<WithSecrets<RdsAndState>>, input: Input) -> Result<Output, TaskError> {
-    let WithExecutions { clients: WithSecrets { clients, secrets }, executions } = clients;
+pub async fn handle(
+    clients: WithExecutions<WithSecrets<WithScripts<RdsAndState>>>,
+    input: Input,
+) -> Result<Output, TaskError> {
+    let WithExecutions { clients: WithSecrets { clients: WithScripts { clients, scripts }, secrets }, executions } =
+        clients;
     let Input { request, execution } = input;
     request.validate()?;
     let target = request.target.instance();
@@ -180,10 +189,16 @@ pub async fn handle(clients: WithExecutions<WithSecrets<RdsAndState>>, input: In
         Some(snapshot) => {
             let configuration = inspected.as_ref().and_then(|i| i.configuration.as_ref());
             let managed_key = configuration.and_then(|c| c.master_user_secret_kms_key_id.as_deref());
-            refused_or(check_secrets::plan(&secrets, &request.target, snapshot, managed_key).await, &mut refuse)?
+            refused_or(
+                check_secrets::plan(&secrets, &request.target, snapshot, managed_key, request.sql.given()).await,
+                &mut refuse,
+            )?
         }
         None => None,
     };
+    // The scripts, read and hashed as check-scripts does (listed with their size and SHA-256).
+    let sql = refused_or(check_scripts::plan(&scripts, &request.sql, &target.region).await, &mut refuse)?
+        .filter(|plan| plan.run);
 
     let copy = match &snapshot {
         Some(snapshot) => {
@@ -237,6 +252,7 @@ pub async fn handle(clients: WithExecutions<WithSecrets<RdsAndState>>, input: In
             &copy.identifier,
             request.target.allow_disable_deletion_protection,
             request.target.final_snapshot,
+            !request.sql.given(),
         )
     });
     let (deletes_target, takes_final_snapshot) = match deletion {
@@ -270,5 +286,6 @@ pub async fn handle(clients: WithExecutions<WithSecrets<RdsAndState>>, input: In
         lock: lock_seen,
         would_repair,
         credentials,
+        sql,
     })
 }

@@ -23,6 +23,13 @@ pub struct Input {
     pub restore_as: Option<String>,
     /// The new target's settings; `null` on a first run (RDS's defaults apply).
     pub configuration: Option<TargetConfiguration>,
+    /// The execution (`$$.Execution.Id`): the restore is tagged with it (`rds-refresh:restored-by`).
+    #[serde(default)]
+    pub execution: Option<String>,
+    /// Whether SQL steps run on the new instance (the SQL plan's `run`): a restore from this
+    /// copy made by another execution is then not gone on with.
+    #[serde(default)]
+    pub sql_runs: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -35,15 +42,16 @@ pub struct Output {
 }
 
 pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
-    let Input { source, target, restore_as, copy, configuration } = input;
+    let Input { source, target, restore_as, copy, configuration, execution, sql_runs } = input;
     target.validate("target")?;
     let client = rds.client(&target.region);
     let id = restore_as.as_ref().unwrap_or(&target.db_instance_identifier);
     let target = target.named(id);
     let existing = find_instance(&client, id).await?;
-    if let (Restore::AlreadyRestored, Some(existing)) =
-        (restore::decide(&target, existing.as_ref(), &copy.identifier)?, &existing)
-    {
+    if let (Restore::AlreadyRestored, Some(existing)) = (
+        restore::decide(&target, existing.as_ref(), &copy.identifier, execution.as_deref().filter(|_| sql_runs))?,
+        &existing,
+    ) {
         // An earlier attempt of this refresh restored it already (its call may have been
         // answered after the state's timeout): go on with it.
         tracing::info!(target = %target.display_name(), "already restored from this copy");
@@ -61,6 +69,9 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
         .tags(tags::restoring(&copy.identifier))
         // The opt-in, at once: a re-run after a failure from here on must find it.
         .tags(tag(tags::SOURCE, &source.display_name()));
+    if let Some(execution) = &execution {
+        request = request.tags(tag(tags::RESTORED_BY, &tags::value(execution)));
+    }
     if let Some(config) = configuration {
         // A restore gets at least the snapshot's storage; asking for less is an error.
         let snapshot_storage = match config.allocated_storage {

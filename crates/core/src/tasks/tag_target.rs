@@ -49,6 +49,7 @@ pub async fn handle(rds: Rds, input: Input) -> Result<Output, TaskError> {
             .remove_tags_from_resource()
             .resource_name(arn)
             .tag_keys(tags::RESTORING)
+            .tag_keys(tags::RESTORED_BY)
             .send()
             .await
             .map_err(|e| from_sdk(&format!("RemoveTagsFromResource {arn}"), e))?;

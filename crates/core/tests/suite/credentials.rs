@@ -23,14 +23,14 @@ fn new_password(label: &str) -> String {
 }
 
 /// The staging secrets of y: its master user's and app_user's, with fresh passwords.
-struct StagingSecrets {
-    master_arn: String,
-    master_password: String,
-    app_arn: String,
-    app_password: String,
+pub(crate) struct StagingSecrets {
+    pub(crate) master_arn: String,
+    pub(crate) master_password: String,
+    pub(crate) app_arn: String,
+    pub(crate) app_password: String,
 }
 
-async fn staging_secrets(emulator: &Emulator, master_username: &str) -> StagingSecrets {
+pub(crate) async fn staging_secrets(emulator: &Emulator, master_username: &str) -> StagingSecrets {
     let master_password = new_password("master");
     let app_password = new_password("app");
     let prefix = unique("staging");
@@ -53,7 +53,7 @@ async fn staging_secrets(emulator: &Emulator, master_username: &str) -> StagingS
 
 /// A fresh emulator with databases, seeded with the standard world's `x` and `y` (each with its
 /// data), and y's staging secrets: `(emulator, x's newest snapshot, x, the old y, secrets)`.
-async fn seeded() -> (Emulator, String, SeededDatabase, SeededDatabase, StagingSecrets) {
+pub(crate) async fn seeded() -> (Emulator, String, SeededDatabase, SeededDatabase, StagingSecrets) {
     let emulator = Emulator::start_with_databases();
     let (newest, x) = seed_source_with_data(&emulator, "x").await;
     let old_y = seed_target_with_data(&emulator, "y", json!({})).await;
@@ -62,7 +62,7 @@ async fn seeded() -> (Emulator, String, SeededDatabase, SeededDatabase, StagingS
 }
 
 /// The refresh's input with y's credentials.
-fn credentials_input(mode: &str, secrets: &StagingSecrets, extra: Value) -> Value {
+pub(crate) fn credentials_input(mode: &str, secrets: &StagingSecrets, extra: Value) -> Value {
     let mut input = input_with(json!({
         "mode": mode,
         "target": {
@@ -81,7 +81,7 @@ fn credentials_input(mode: &str, secrets: &StagingSecrets, extra: Value) -> Valu
 
 /// scripts/refresh-local with the emulator's CA as the tasks' RDS_REFRESH_CA_BUNDLE, the
 /// functions' logs in a file of their own: `(run, function logs)`.
-fn refresh(emulator: &Emulator, input: &Value) -> (Run, String) {
+pub(crate) fn refresh(emulator: &Emulator, input: &Value) -> (Run, String) {
     let logs = tmp_dir().join(unique("function-logs")).with_extension("log");
     let ca = emulator.ca_bundle();
     let run = refresh_local_with(
@@ -95,13 +95,13 @@ fn refresh(emulator: &Emulator, input: &Value) -> (Run, String) {
 }
 
 /// Where instance `id` of the target region listens now.
-async fn endpoint_of(emulator: &Emulator, id: &str) -> (String, u16) {
+pub(crate) async fn endpoint_of(emulator: &Emulator, id: &str) -> (String, u16) {
     let found = instance(&emulator.client(TARGET_REGION), id).await.unwrap_or_else(|| panic!("{id} exists"));
     let endpoint = found.endpoint().expect("an endpoint");
     (endpoint.address().unwrap().to_owned(), u16::try_from(endpoint.port().unwrap()).unwrap())
 }
 
-fn refused(result: Result<rds_refresh_database::Session, DatabaseError>) -> bool {
+pub(crate) fn refused(result: Result<rds_refresh_database::Session, DatabaseError>) -> bool {
     matches!(result, Err(DatabaseError::LoginRefused { .. }))
 }
 
@@ -109,7 +109,7 @@ fn refused(result: Result<rds_refresh_database::Session, DatabaseError>) -> bool
 /// and outputs of every state), the runner's and the functions' logs, y's tags, the state
 /// table, the notifications and every call the emulator received (passwords are left out of
 /// its log, so a password in it would be in a parameter it keeps).
-async fn everything_written(emulator: &Emulator, run: &Run, function_logs: &str, queue: &str) -> String {
+pub(crate) async fn everything_written(emulator: &Emulator, run: &Run, function_logs: &str, queue: &str) -> String {
     let tags = tags_of(emulator, TARGET_REGION, "y").await;
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&emulator.sdk_config())
@@ -228,7 +228,7 @@ async fn a_replace_sets_y_credentials_right_after_the_restore() {
 }
 
 /// The RDS calls the emulator received that change something.
-fn changes(emulator: &Emulator) -> Vec<String> {
+pub(crate) fn changes(emulator: &Emulator) -> Vec<String> {
     let calls = emulator.control_get("calls");
     let read_only = |action: &str| action.starts_with("Describe") || action.starts_with("List");
     calls["log"]
@@ -362,7 +362,7 @@ async fn a_master_password_rds_never_applies_leaves_the_old_y_serving() {
 
 /// After a failure before the switch: the new instance is gone, nothing was renamed, and y
 /// serves its old data with its own passwords.
-async fn the_old_y_serves_untouched(emulator: &Emulator, newest: &str, old_y: &SeededDatabase) {
+pub(crate) async fn the_old_y_serves_untouched(emulator: &Emulator, newest: &str, old_y: &SeededDatabase) {
     let snapshot_arn = format!("arn:aws:rds:us-east-1:123456789012:snapshot:{newest}");
     let (temporary, _) = swap_identifiers("y", &snapshot_arn);
     assert!(instance(&emulator.client(TARGET_REGION), &temporary).await.is_none(), "{temporary} was removed");

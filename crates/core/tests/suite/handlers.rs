@@ -468,6 +468,7 @@ fn delete_input(id: &str, allow_disable_deletion_protection: bool) -> delete_tar
         },
         allow_disable_deletion_protection,
         final_snapshot: false,
+        sql_runs: false,
         execution: "arn:aws:states:us-west-2:123456789012:execution:rds-refresh:test".into(),
     }
 }
@@ -576,6 +577,8 @@ async fn restore_configure_wait_and_tag_give_the_target_its_whole_configuration(
         restore_as: None,
         copy: copy.clone(),
         configuration: Some(wanted.clone()),
+        execution: None,
+        sql_runs: false,
     };
 
     let restored = restore_target::handle(emulator.rds(), restore_input.clone()).await.unwrap();
@@ -951,7 +954,7 @@ async fn plan_refresh_reports_the_plan_and_the_refusals_and_changes_nothing() {
     let plan = |extra: Value| {
         let request = request_with(&x, "y", extra);
         plan_refresh::handle(
-            emulator.with_executions(emulator.with_secrets(emulator.clients())),
+            emulator.with_executions(emulator.with_secrets(emulator.with_scripts(emulator.clients()))),
             plan_refresh::Input { request, execution: "exec".into() },
         )
     };

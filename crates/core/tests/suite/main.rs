@@ -17,6 +17,7 @@ mod permissions;
 mod permissions_by_arn;
 mod safety;
 mod schemas;
+mod scrub;
 mod stopped;
 mod swap;
 mod template;

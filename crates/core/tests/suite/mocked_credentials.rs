@@ -227,7 +227,7 @@ async fn a_secret_that_cannot_be_read_is_named_by_why() {
     ] {
         let refused = mock!(aws_sdk_secretsmanager::Client::get_secret_value)
             .then_http_response(move || secrets_error(status, code, "refused"));
-        let error = check_secrets::plan(&secrets(&[&refused]), &target_with_master_secret(), &snapshot(), None)
+        let error = check_secrets::plan(&secrets(&[&refused]), &target_with_master_secret(), &snapshot(), None, false)
             .await
             .unwrap_err();
         assert_eq!(error.name(), expected, "{code}: {error}");
@@ -238,15 +238,16 @@ async fn a_secret_that_cannot_be_read_is_named_by_why() {
 #[tokio::test]
 async fn check_secrets_plans_the_version_it_read() {
     let secret = master_secret(None, r#"{"username": "postgres", "password": "Mocked-Staging-Pass-1"}"#);
-    let plan =
-        check_secrets::plan(&secrets(&[&secret]), &target_with_master_secret(), &snapshot(), None).await.unwrap();
+    let plan = check_secrets::plan(&secrets(&[&secret]), &target_with_master_secret(), &snapshot(), None, false)
+        .await
+        .unwrap();
     assert_eq!(
         plan.master,
         Some(MasterCredentials::Secret { secret_arn: MASTER_SECRET.into(), version_id: VERSION.into() })
     );
     assert!(!serde_json::to_string(&plan).unwrap().contains(PASSWORD));
     let malformed = master_secret(None, r#"{"username": "postgres"}"#);
-    let error = check_secrets::plan(&secrets(&[&malformed]), &target_with_master_secret(), &snapshot(), None)
+    let error = check_secrets::plan(&secrets(&[&malformed]), &target_with_master_secret(), &snapshot(), None, false)
         .await
         .unwrap_err();
     assert_eq!(error, TaskError::SecretInvalid(format!("secret {MASTER_SECRET}: has no field password")));

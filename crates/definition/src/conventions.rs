@@ -111,18 +111,18 @@ pub fn invoke_with(function: &str, path: &'static str) -> Task {
 }
 
 /// The SQL tasks' limit: their functions' timeout (900 s, Lambda's longest) and a minute.
-const SQL_TASK_TIMEOUT_SECONDS: u32 = 960;
+pub const SQL_TASK_TIMEOUT_SECONDS: u32 = 960;
 
-/// Lambda throttling only: it refuses an invoke before the function runs. The SQL tasks retry
+/// Lambda throttling only: it refuses an invoke before the function runs. RunScript retries
 /// nothing else of the Lambda service's, whose errors may come after a script ran: a script is
 /// never run twice on one instance (scripts are not assumed idempotent).
 pub const LAMBDA_THROTTLED_RETRY: Retrier =
     Retrier { error_equals: &[LAMBDA_TOO_MANY_REQUESTS], ..LAMBDA_SERVICE_RETRY };
 
-/// [`invoke_with`] for the tasks that run SQL: their long timeout, and only the retries that
+/// [`invoke`] for the task that runs a script: its long timeout, and only the retries that
 /// cannot run a script twice: Lambda throttling, and the transient errors of the reads (S3,
 /// Secrets Manager) that come before a script starts.
-pub fn invoke_sql(function: &str, payload: Json) -> Task {
+pub fn invoke_script(function: &str, payload: Json) -> Task {
     let parameters = obj! { "FunctionName": format!("${{{function}FunctionArn}}") }.extended(payload);
     Task::new("arn:aws:states:::lambda:invoke", parameters)
         .timeout_seconds(SQL_TASK_TIMEOUT_SECONDS)

@@ -12,10 +12,10 @@ use crate::names::fields::{DOWNTIME, STARTED_AT};
 use crate::names::result_paths::*;
 use crate::names::{NOT_READY, SNAPSHOT_QUOTA_EXCEEDED, WAIT_TIMED_OUT};
 
-/// 36 h: the longest refresh (every wait on its path running out, RetainOld at its limit) and
+/// 39 h: the longest refresh (every wait on its path running out, RetainOld at its limit) and
 /// then the longest failure path, with an hour's margin (tasks/core/tests/definition.rs adds it
 /// up; the lock's expiry follows it).
-const TIMEOUT_SECONDS: u32 = 129_600;
+const TIMEOUT_SECONDS: u32 = 140_400;
 
 // The checked request (CheckInput writes out every default, so each of these paths exists).
 const REQUEST: &str = "$.request";
@@ -536,7 +536,7 @@ fn sql(refresh: &mut Refresh, names: SqlStates, next: &'static str) {
             next,
         ),
     );
-    let script = invoke_sql("RunScript", obj! { "Payload.$": "$" })
+    let script = invoke_script("RunScript", obj! { "Payload.$": "$" })
         .comment("Runs one script on the new instance as the master user, in its database: in one transaction unless it says transaction: false, statement_timeout set, within 840 s. SqlScriptFailed (statement, SQLSTATE, message), SqlTimedOut, ScriptChanged (its text is not the one CheckScripts hashed).")
         .result_selector(from_payload(&["name", "database", "sha256", "statements", "rowsAffected", "durationSeconds"]))
         .end();
@@ -559,18 +559,18 @@ fn sql(refresh: &mut Refresh, names: SqlStates, next: &'static str) {
     );
     refresh.step(
         names.verify,
-        invoke_sql(
+        invoke(
             "VerifyData",
             obj! {
-                "Payload": obj! {
-                    "database.$": DATABASE,
-                    "credentials.$": CREDENTIALS,
-                    "verify.$": at(SQL, "verify"),
-                    "statementTimeoutSeconds.$": at(SQL, "statementTimeoutSeconds"),
-                    "scripts.$": SQL_RAN,
-                },
+                "database.$": DATABASE,
+                "credentials.$": CREDENTIALS,
+                "verify.$": at(SQL, "verify"),
+                "statementTimeoutSeconds.$": at(SQL, "statementTimeoutSeconds"),
+                "scripts.$": SQL_RAN,
             },
         )
+        // Read-only: retried as any task; its queries together have one invocation's time.
+        .timeout_seconds(SQL_TASK_TIMEOUT_SECONDS)
         .comment("Runs each verification query in a read-only transaction; each must return a single true (VerificationFailed names the query and what it returned). Reports what the SQL steps did.")
         .result_selector(from_payload(&["scripts", "verify"]))
         .result_path(SQL_APPLIED)

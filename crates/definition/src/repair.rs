@@ -8,10 +8,10 @@ use crate::json::{Json, obj};
 use crate::names::result_paths::{ERROR, NOTIFICATION_ERROR, OUTCOME};
 use crate::names::*;
 
-/// 39 h: the re-run's own timeout (the refresh's 36 h) and this machine's waits
+/// 42 h: the re-run's own timeout (the refresh's 39 h) and this machine's waits
 /// (tasks/core/tests/definition.rs checks it), or the repair would time out first and never
 /// notify.
-const TIMEOUT_SECONDS: u32 = 140_400;
+const TIMEOUT_SECONDS: u32 = 151_200;
 
 // The state is repair-execution's output (schemas/repair-execution.output.schema.json).
 const TARGET_REGION: &str = "$.target.region";

@@ -21,17 +21,23 @@ pub const DEFAULT_STATEMENT_TIMEOUT_SECONDS: u32 = 600;
 /// split into several scripts (see the README, "Scrub the copy before it serves").
 pub const SCRIPT_TIME_LIMIT_SECONDS: u32 = 840;
 
+/// At most this many scripts, and as many verification queries: the execution's time budget
+/// allows each script its whole invocation (crates/core/tests/suite/definition.rs adds it up).
+pub const MAX_SCRIPTS: usize = 10;
+
 /// The input's `sql` block. Empty (the default): nothing runs inside the database.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SqlSpec {
     /// Scripts run in this order on the new instance, after its credentials are set and
-    /// before the target's name serves it (swap mode).
+    /// before the target's name serves it (swap mode). At most 10.
     #[serde(default)]
+    #[schemars(length(max = 10))]
     pub scripts: Vec<SqlScript>,
     /// Queries that must each return a single `true` after the scripts, or the refresh fails
-    /// with `VerificationFailed` before the switch.
+    /// with `VerificationFailed` before the switch. At most 10, all within one invocation.
     #[serde(default)]
+    #[schemars(length(max = 10))]
     pub verify: Vec<VerifyQuery>,
     /// PostgreSQL's `statement_timeout` for every statement of the scripts and every query,
     /// in seconds (1 to 840; default 600). A script as a whole has 840 seconds.
@@ -189,6 +195,14 @@ impl SqlSpec {
                     "must be from 1 to {SCRIPT_TIME_LIMIT_SECONDS} (a script runs in one Lambda invocation of at most 15 minutes)"
                 ),
             ));
+        }
+        for (field, count) in [("sql.scripts", self.scripts.len()), ("sql.verify", self.verify.len())] {
+            if count > MAX_SCRIPTS {
+                return Err(TaskError::invalid_input(
+                    field,
+                    format!("at most {MAX_SCRIPTS} (each has up to one Lambda invocation's time); merge some"),
+                ));
+            }
         }
         let mut names = BTreeSet::new();
         for (index, script) in self.scripts.iter().enumerate() {
@@ -353,6 +367,16 @@ mod tests {
             let sql = spec(vec![script("a", Some(bad), None)]);
             assert_eq!(field_of(sql.validate()), "sql.scripts[0].s3Uri", "{bad}");
         }
+    }
+
+    #[test]
+    fn at_most_ten_scripts_and_ten_queries() {
+        let scripts = (0..=MAX_SCRIPTS).map(|i| script(&format!("s{i}"), None, Some("SELECT 1"))).collect();
+        assert_eq!(field_of(spec(scripts).validate()), "sql.scripts");
+        let verify = (0..=MAX_SCRIPTS)
+            .map(|i| VerifyQuery { name: format!("q{i}"), database: "app".into(), query: "SELECT true".into() })
+            .collect();
+        assert_eq!(field_of(SqlSpec { verify, ..SqlSpec::default() }.validate()), "sql.verify");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! refresh fails `VerificationFailed` before the target's name serves the instance. Reports
 //! what the SQL steps did (the execution output's `sql`).
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rds_refresh_database::{DatabaseError, Session, Verified};
 use schemars::JsonSchema;
@@ -13,7 +13,7 @@ use crate::TaskError;
 use crate::lambda::Database;
 use crate::logins::{DatabaseRef, connect_as_master, connection_failed, master_login};
 use crate::model::CredentialsPlan;
-use crate::model::sql::{ScriptRan, SqlApplied, VerifyQuery, VerifyResult};
+use crate::model::sql::{SCRIPT_TIME_LIMIT_SECONDS, ScriptRan, SqlApplied, VerifyQuery, VerifyResult};
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -31,6 +31,9 @@ pub type Output = SqlApplied;
 pub async fn handle(clients: Database, input: Input) -> Result<Output, TaskError> {
     let Input { database, credentials, verify, statement_timeout_seconds, scripts } = input;
     let timeout = Duration::from_secs(statement_timeout_seconds.into());
+    // The queries together have one invocation's time, as a script has.
+    let limit = Duration::from_secs(SCRIPT_TIME_LIMIT_SECONDS.into());
+    let started = Instant::now();
     // One session per database the queries name.
     let mut sessions: BTreeMap<String, Session> = BTreeMap::new();
     let mut results = Vec::new();
@@ -41,6 +44,15 @@ pub async fn handle(clients: Database, input: Input) -> Result<Output, TaskError
             sessions.insert(query.database.clone(), connect_as_master(&clients.tls, &login).await?);
         }
         let session = &sessions[&query.database];
+        let left = limit.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            return Err(TaskError::SqlTimedOut(format!(
+                "verify {}: the verification queries together ran past {} s (one invocation's time)",
+                query.name,
+                limit.as_secs()
+            )));
+        }
+        let timeout = timeout.min(left);
         let answer = session.verify(&query.query, timeout).await.map_err(|error| failed(query, timeout, error))?;
         match answer {
             Verified::True => results.push(VerifyResult { name: query.name.clone(), result: true }),

@@ -125,10 +125,25 @@ const MAX_RETAIN_OLD_SECS: f64 = 480.0 * 60.0;
 const BUDGET_TABLE_START: &str = "<!-- budgets: rendered by tests/definition.rs; regenerate with UPDATE_DOCS=1 -->\n";
 const BUDGET_TABLE_END: &str = "<!-- /budgets -->";
 
+/// The Task timeout above which a task is one that runs for long by design (the SQL tasks,
+/// with Lambda's 15 minutes): each of its invocations is allowed its whole timeout.
+const QUICK_TASK_TIMEOUT_SECS: f64 = 120.0;
+
 /// What a state costs at most, in seconds: its NotReady polling (sleeps plus an allowance
-/// per invocation), or a Wait's longest wait.
+/// per invocation), a Wait's longest wait, or a Map's iterations (at most `MAX_SCRIPTS`, one
+/// after the other) each along its longest path.
 fn state_budget(body: &Value) -> f64 {
     match body["Type"].as_str() {
+        Some("Task") if body["TimeoutSeconds"].as_f64().unwrap_or(0.0) > QUICK_TASK_TIMEOUT_SECS => {
+            body["TimeoutSeconds"].as_f64().unwrap()
+        }
+        Some("Map") => {
+            let processor = &body["ItemProcessor"];
+            let states = processor["States"].as_object().unwrap();
+            assert_eq!(body["MaxConcurrency"], 1, "the budget counts a Map's iterations one after the other");
+            rds_refresh_core::model::sql::MAX_SCRIPTS as f64
+                * longest_path(states, processor["StartAt"].as_str().unwrap()).0
+        }
         Some("Task") => {
             let polls = body["Retry"]
                 .as_array()
@@ -220,7 +235,15 @@ fn budget_table(definition: &Value) -> String {
                         r["IntervalSeconds"], r["BackoffRate"], r["MaxDelaySeconds"], r["MaxAttempts"]
                     )
                 })
-                .unwrap_or_else(|| "Wait: retainOldMinutes ≤ 480".into());
+                .unwrap_or_else(|| match body["Type"].as_str() {
+                    Some("Map") => format!(
+                        "Map: ≤ {} scripts, one invocation each (TimeoutSeconds {})",
+                        rds_refresh_core::model::sql::MAX_SCRIPTS,
+                        body["ItemProcessor"]["States"].as_object().unwrap().values().next().unwrap()["TimeoutSeconds"]
+                    ),
+                    Some("Task") => format!("one long invocation (TimeoutSeconds {})", body["TimeoutSeconds"]),
+                    _ => "Wait: retainOldMinutes ≤ 480".into(),
+                });
             table.push_str(&format!("| {label} | {state} | {polling} | {} |\n", hours(budget)));
         }
         table.push_str(&format!(
@@ -370,4 +393,35 @@ fn the_fields_the_cli_reads_are_the_ones_the_definition_writes() {
     }
     // ... which the output carries.
     assert_eq!(states["Refreshed"]["Parameters"][format!("{DOWNTIME}.$")], format!("{AVAILABLE}.{DOWNTIME}"));
+}
+
+/// A script is never run twice on one instance: the state that runs it retries only what
+/// fails before a script starts (Lambda throttling refuses the invoke; Throttled and
+/// ServiceUnavailable come from the S3 and Secrets Manager reads), never a Lambda service
+/// error or a timeout, which may come after the script ran. One script per iteration, in order.
+#[test]
+fn scripts_are_run_once_each_in_order() {
+    let definition = repo_file("statemachine/refresh.asl.json");
+    let maps: Vec<(&String, &Value)> =
+        definition["States"].as_object().unwrap().iter().filter(|(_, body)| body["Type"] == "Map").collect();
+    let names: Vec<&str> = maps.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(names, ["RunScriptsBeside", "RunScripts"]);
+    for (name, map) in maps {
+        assert_eq!(map["MaxConcurrency"], 1, "{name}");
+        assert_eq!(map["ItemsPath"], "$.sql.scripts", "{name}");
+        let states = map["ItemProcessor"]["States"].as_object().unwrap();
+        assert_eq!(states.len(), 1, "{name}: one invocation per script");
+        let (_, task) = states.iter().next().unwrap();
+        assert_eq!(task["Parameters"]["FunctionName"], "${RunScriptFunctionArn}");
+        let retried: Vec<&str> = task["Retry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|rule| rule["ErrorEquals"].as_array().unwrap())
+            .map(|error| error.as_str().unwrap())
+            .collect();
+        assert_eq!(retried, ["Lambda.TooManyRequestsException", "Throttled", "ServiceUnavailable"], "{name}");
+        assert!(task.get("Catch").is_none(), "{name}: a failing script fails the Map, whose Catch takes the failure path");
+        assert!(map["Catch"][0]["ErrorEquals"] == serde_json::json!(["States.ALL"]), "{name}");
+    }
 }

@@ -103,6 +103,17 @@ async fn a_swap_serves_y_only_once_its_copy_is_masked_and_verified() {
     let committed_at = rows(&y, "SELECT at FROM scrubbed").await.remove(0);
     let renamed_at = first_rename_at(&emulator).expect("the swap renamed y");
     assert!(committed_at < renamed_at, "scripts committed at {committed_at}, y renamed at {renamed_at}");
+    // Until that rename the old y served, untouched: no call changed it before.
+    let calls = emulator.control_get("calls");
+    let before_rename: Vec<&Value> = calls["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take_while(|call| call["at"].as_str().unwrap() < renamed_at.as_str())
+        .filter(|call| call["dbInstanceIdentifier"] == "y")
+        .filter(|call| !call["action"].as_str().unwrap().starts_with("Describe"))
+        .collect();
+    assert!(before_rename.is_empty(), "y was changed before the switch: {before_rename:?}");
     let order: Vec<&str> = run
         .events
         .iter()

@@ -421,7 +421,10 @@ fn scripts_are_run_once_each_in_order() {
             .map(|error| error.as_str().unwrap())
             .collect();
         assert_eq!(retried, ["Lambda.TooManyRequestsException", "Throttled", "ServiceUnavailable"], "{name}");
-        assert!(task.get("Catch").is_none(), "{name}: a failing script fails the Map, whose Catch takes the failure path");
+        assert!(
+            task.get("Catch").is_none(),
+            "{name}: a failing script fails the Map, whose Catch takes the failure path"
+        );
         assert!(map["Catch"][0]["ErrorEquals"] == serde_json::json!(["States.ALL"]), "{name}");
     }
 }

@@ -1,15 +1,16 @@
 //! Least privilege, checked call by call: every RDS call each function makes in every mode
 //! (cross-region and one region, swap and replace, the dry run, re-runs after a failure, a
-//! final snapshot, deletion protection, monitoring and a customer managed key), and every
+//! final snapshot, deletion protection, monitoring and a customer managed key), every
 //! Secrets Manager call of the credential steps (the input's secrets, an RDS-managed master
-//! secret with a customer managed key), is allowed by that function's role in
-//! deploy/template.yaml, for the exact ARNs IAM checks.
+//! secret with a customer managed key), and every S3 call of the SQL steps (scripts in S3, one
+//! under a customer managed key), is allowed by that function's role in deploy/template.yaml,
+//! for the exact ARNs IAM checks.
 //!
 //! tests/permissions.rs checks the actions each role allows against the code; this checks the
 //! resources, by running refreshes whose functions sign with their own access key (the local
 //! runner's `--access-key-per-function`) and evaluating the emulator's call log against the
-//! template (support/iam.rs; the Secrets Manager calls and ManageMasterUserPassword's dependent
-//! actions here).
+//! template (support/iam.rs; the Secrets Manager and S3 calls and ManageMasterUserPassword's
+//! dependent actions here).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -39,12 +40,15 @@ fn deployment<'a>(source: (&'a str, &'a str), target: (&'a str, &'a str)) -> BTr
     ])
 }
 
-/// The deployment's list parameters: the secrets an input may name, and their customer
-/// managed keys (both empty by default, as in the template).
+/// The deployment's list parameters: the secrets an input may name, the S3 objects its
+/// scripts may be read from, and their customer managed keys (all empty by default, as in the
+/// template).
 #[derive(Clone, Debug, Default)]
 struct Lists {
     credential_secrets: Vec<String>,
     secrets_keys: Vec<String>,
+    sql_script_objects: Vec<String>,
+    sql_scripts_keys: Vec<String>,
 }
 
 /// deploy/template.yaml as deployed with `lists`, in a folder of its own, for
@@ -57,10 +61,14 @@ fn deployed(lists: &Lists) -> PathBuf {
     let values = BTreeMap::from([
         ("CredentialSecretArns", &lists.credential_secrets),
         ("SecretsKmsKeyArns", &lists.secrets_keys),
+        ("SqlScriptObjectArns", &lists.sql_script_objects),
+        ("SqlScriptsKmsKeyArns", &lists.sql_scripts_keys),
     ]);
     let conditions = BTreeMap::from([
         ("HasCredentialSecrets", !lists.credential_secrets.is_empty()),
         ("HasSecretsKmsKeys", !lists.secrets_keys.is_empty()),
+        ("HasSqlScriptObjects", !lists.sql_script_objects.is_empty()),
+        ("HasSqlScriptsKmsKeys", !lists.sql_script_objects.is_empty() && !lists.sql_scripts_keys.is_empty()),
         ("InDatabaseVpc", false),
     ]);
     let resolved = decide(&template, &values, &conditions).unwrap();
@@ -109,6 +117,32 @@ fn decide(value: &Yaml, values: &BTreeMap<&str, &Vec<String>>, conditions: &BTre
 struct SecretFacts {
     tags: BTreeMap<String, String>,
     kms_key: Option<String>,
+}
+
+/// What IAM sees of the emulator's resources when they are used: its secrets by ARN, and its
+/// S3 objects by `bucket/key` with the customer managed key each is encrypted with (`None`:
+/// SSE-S3, or no encryption).
+#[derive(Clone, Debug, Default)]
+struct Facts {
+    secrets: BTreeMap<String, SecretFacts>,
+    objects: BTreeMap<String, Option<String>>,
+}
+
+/// The secrets of `region` and every object of the emulator's S3 buckets in it.
+async fn facts_of(emulator: &Emulator, region: &str) -> Facts {
+    let s3 = emulator.s3(region);
+    let mut objects = BTreeMap::new();
+    for bucket in s3.list_buckets().send().await.unwrap().buckets() {
+        let bucket = bucket.name().unwrap();
+        let listed = s3.list_objects_v2().bucket(bucket).send().await.unwrap();
+        for object in listed.contents() {
+            let key = object.key().unwrap();
+            let head = s3.head_object().bucket(bucket).key(key).send().await.unwrap();
+            let kms = head.server_side_encryption() == Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms);
+            objects.insert(format!("{bucket}/{key}"), head.ssekms_key_id().filter(|_| kms).map(str::to_owned));
+        }
+    }
+    Facts { secrets: secrets_of(emulator, region).await, objects }
 }
 
 /// Every secret of `region`, by ARN.
@@ -161,6 +195,33 @@ fn secret_required(call: &Value, secrets: &BTreeMap<String, SecretFacts>) -> Vec
     needs
 }
 
+/// The authorizations a logged S3 call needs (Service Authorization Reference, Amazon S3:
+/// GetObject on the `object` resource, `arn:aws:s3:::<bucket>/<key>`), with the kms:Decrypt
+/// S3 makes with the caller's permissions for an object under a customer managed key (S3 User
+/// Guide, "Using server-side encryption with AWS KMS keys (SSE-KMS)").
+fn object_required(call: &Value, objects: &BTreeMap<String, Option<String>>) -> Vec<Requirement> {
+    let action = call["action"].as_str().unwrap();
+    assert_eq!(action, "GetObject", "no IAM model of s3:{action}: add it here");
+    let region = call["region"].as_str().unwrap();
+    let params = &call["params"];
+    let object = format!("{}/{}", params["Bucket"].as_str().unwrap(), params["Key"].as_str().unwrap());
+    let mut needs = vec![Requirement {
+        action: "s3:GetObject".into(),
+        resource: format!("arn:aws:s3:::{object}"),
+        context: BTreeMap::new(),
+    }];
+    // (A missing object is read too: S3 answers AccessDenied, not NoSuchKey, to a caller
+    // without s3:ListBucket, and the call needed s3:GetObject all the same.)
+    if let Some(Some(key)) = objects.get(&object) {
+        needs.push(Requirement {
+            action: "kms:Decrypt".into(),
+            resource: key_arn(region, key),
+            context: via("s3", region),
+        });
+    }
+    needs
+}
+
 /// What ModifyDBInstance `ManageMasterUserPassword` needs besides itself: RDS creates and tags
 /// the instance's secret, and uses its customer managed key, with the caller's permissions
 /// (RDS User Guide, "Password management with Amazon RDS and AWS Secrets Manager"). The secret
@@ -203,16 +264,17 @@ fn managed_secret_required(call: &Value, secrets: &BTreeMap<String, SecretFacts>
 /// Every authorization the calls logged so far needed and the deployment's roles deny, by
 /// function.
 fn denied(emulator: &Emulator, source: (&str, &str), target: (&str, &str)) -> Vec<String> {
-    denied_in(emulator, source, target, &Lists::default(), &BTreeMap::new())
+    denied_in(emulator, source, target, &Lists::default(), &Facts::default())
 }
 
-/// [`denied`] for a deployment with `lists`, the emulator's `secrets` as they are now.
+/// [`denied`] for a deployment with `lists`, the emulator's secrets and objects as they are
+/// now (`facts`).
 fn denied_in(
     emulator: &Emulator,
     source: (&str, &str),
     target: (&str, &str),
     lists: &Lists,
-    secrets: &BTreeMap<String, SecretFacts>,
+    facts: &Facts,
 ) -> Vec<String> {
     let calls = emulator.control_get("calls");
     let parameters = deployment(source, target);
@@ -222,8 +284,9 @@ fn denied_in(
     for call in calls["log"].as_array().unwrap() {
         let Some(function) = call["accessKey"].as_str().filter(|key| key.ends_with("Function")) else { continue };
         let needs = match call["service"].as_str() {
-            Some("secretsmanager") => secret_required(call, secrets),
-            _ => required(call).into_iter().chain(managed_secret_required(call, secrets)).collect(),
+            Some("secretsmanager") => secret_required(call, &facts.secrets),
+            Some("s3") => object_required(call, &facts.objects),
+            _ => required(call).into_iter().chain(managed_secret_required(call, &facts.secrets)).collect(),
         };
         for need in needs {
             // The deployment's functions and state machines share its region; locally the
@@ -415,6 +478,29 @@ fn new_password(label: &str) -> String {
     format!("Stg-{label}-{}", rds_refresh_core::identifiers::short_hash(&unique(label), 12))
 }
 
+/// A fresh emulator with databases, the standard world's `x` and `y` with their data, and a
+/// secret for y's master user (x's master username, a fresh password): `(emulator, its ARN)`.
+async fn with_databases_and_master_secret() -> (Emulator, String) {
+    let emulator = Emulator::start_with_databases();
+    let (_, x) = seed_source_with_data(&emulator, "x").await;
+    seed_target_with_data(&emulator, "y", json!({})).await;
+    let master = json!({"username": x.master_username, "password": new_password("master")});
+    let master = emulator.create_secret(TARGET_REGION, &unique("staging/y/master"), &master).await;
+    (emulator, master)
+}
+
+/// A dry run, a swap and a replace of y from x with `extra` in the input, each function
+/// signing its own calls, the tasks trusting the emulator's CA; each must succeed.
+fn dry_run_swap_and_replace(emulator: &Emulator, extra: &Value) {
+    let ca = emulator.ca_bundle();
+    for mode in [json!({"dryRun": true}), json!({"mode": "swap"}), json!({"mode": "replace"})] {
+        let input = with(input_with(extra.clone()), mode);
+        let run =
+            refresh_local_with(emulator, &input, &[("RDS_REFRESH_CA_BUNDLE", &ca)], &["--access-key-per-function"]);
+        assert!(run.success, "{input}: {}", run.stderr);
+    }
+}
+
 /// The credential steps, with y's master and app_user secrets, in a dry run, a swap and a
 /// replace: every Secrets Manager call (check-secrets, the dry run, set-credentials, and
 /// inside the database apply-roles and check-connections) reads only the secrets the
@@ -423,23 +509,15 @@ fn new_password(label: &str) -> String {
 #[tokio::test]
 #[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
 async fn the_credential_steps_read_only_the_secrets_the_deployment_lists() {
-    let emulator = Emulator::start_with_databases();
+    let (emulator, master) = with_databases_and_master_secret().await;
     let (source, target) = ((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
-    let (_, x) = seed_source_with_data(&emulator, "x").await;
-    seed_target_with_data(&emulator, "y", json!({})).await;
-    let master = json!({"username": x.master_username, "password": new_password("master")});
-    let master = emulator.create_secret(TARGET_REGION, &unique("staging/y/master"), &master).await;
     let app = json!({"username": "app_user", "password": new_password("app")});
     let app = emulator.create_secret(TARGET_REGION, &unique("staging/y/app_user"), &app).await;
     emulator.clear_calls();
-    let credentials = json!({"target": {"masterUserSecretArn": master, "roleSecrets": {"app_user": app}}});
-    let ca = emulator.ca_bundle();
-    for extra in [json!({"dryRun": true}), json!({"mode": "swap"}), json!({"mode": "replace"})] {
-        let input = with(input_with(credentials.clone()), extra);
-        let run =
-            refresh_local_with(&emulator, &input, &[("RDS_REFRESH_CA_BUNDLE", &ca)], &["--access-key-per-function"]);
-        assert!(run.success, "{input}: {}", run.stderr);
-    }
+    dry_run_swap_and_replace(
+        &emulator,
+        &json!({"target": {"masterUserSecretArn": master, "roleSecrets": {"app_user": app}}}),
+    );
     let callers = callers(&emulator);
     for function in [
         "PlanRefreshFunction",
@@ -451,10 +529,10 @@ async fn the_credential_steps_read_only_the_secrets_the_deployment_lists() {
     ] {
         assert!(callers.contains(function), "{function} made no call: {callers:?}");
     }
-    let secrets = secrets_of(&emulator, TARGET_REGION).await;
+    let facts = facts_of(&emulator, TARGET_REGION).await;
     let listed = Lists { credential_secrets: vec![master.clone(), app.clone()], ..Lists::default() };
-    assert_eq!(denied_in(&emulator, source, target, &listed, &secrets), Vec::<String>::new());
-    let unlisted = denied_in(&emulator, source, target, &Lists::default(), &secrets);
+    assert_eq!(denied_in(&emulator, source, target, &listed, &facts), Vec::<String>::new());
+    let unlisted = denied_in(&emulator, source, target, &Lists::default(), &facts);
     assert!(!unlisted.is_empty(), "the secrets were read");
     assert!(unlisted.iter().all(|denied| denied.contains(": secretsmanager:GetSecretValue on ")), "{unlisted:?}");
 }
@@ -482,7 +560,7 @@ async fn an_rds_managed_master_secret_is_made_and_read_only_for_the_new_target()
     let run = refresh_local_with(&emulator, &input, &[("RDS_REFRESH_CA_BUNDLE", &ca)], &["--access-key-per-function"]);
     assert!(run.success, "{}", run.stderr);
 
-    let secrets = secrets_of(&emulator, TARGET_REGION).await;
+    let facts = facts_of(&emulator, TARGET_REGION).await;
     let calls = emulator.control_get("calls");
     let managed_reads: BTreeSet<&str> = calls["log"]
         .as_array()
@@ -496,16 +574,16 @@ async fn an_rds_managed_master_secret_is_made_and_read_only_for_the_new_target()
     let modified = emulator.call_params("ModifyDBInstance");
     assert!(modified.iter().any(|params| params["MasterUserSecretKmsKeyId"] == key.as_str()), "{modified:?}");
 
-    let lists = Lists { credential_secrets: vec![app.clone()], secrets_keys: vec![key.clone()] };
-    assert_eq!(denied_in(&emulator, source, target, &lists, &secrets), Vec::<String>::new());
+    let lists = Lists { credential_secrets: vec![app.clone()], secrets_keys: vec![key.clone()], ..Lists::default() };
+    assert_eq!(denied_in(&emulator, source, target, &lists, &facts), Vec::<String>::new());
     // Without the key listed, the managed secret can be neither made nor read.
     let no_key = Lists { secrets_keys: Vec::new(), ..lists.clone() };
-    let denied = denied_in(&emulator, source, target, &no_key, &secrets);
+    let denied = denied_in(&emulator, source, target, &no_key, &facts);
     for action in ["kms:Decrypt", "kms:GenerateDataKey", "kms:CreateGrant"] {
         assert!(denied.iter().any(|d| d.contains(&format!(": {action} on {key}"))), "{action}: {denied:?}");
     }
     // Another target's deployment may not read this target's managed secret.
-    let elsewhere = denied_in(&emulator, source, (TARGET_REGION, "z"), &lists, &secrets);
+    let elsewhere = denied_in(&emulator, source, (TARGET_REGION, "z"), &lists, &facts);
     let reads: Vec<&String> =
         elsewhere.iter().filter(|d| d.contains("secretsmanager:GetSecretValue on ") && d.contains("rds!db-")).collect();
     assert!(!reads.is_empty(), "{elsewhere:?}");
@@ -543,4 +621,149 @@ fn the_evaluator_reads_secrets_as_iam_does() {
     assert!(!allowed("CheckSecretsFunction", other, untagged.clone()), "only the listed secrets");
     let encrypted = SecretFacts { kms_key: Some("arn:aws:kms:us-west-2:123456789012:key/k".into()), ..untagged };
     assert!(!allowed("CheckSecretsFunction", listed, encrypted), "its key is not listed");
+}
+
+/// The SQL steps with two scripts in S3 (one encrypted with a customer managed key) and one
+/// inline, in a dry run, a swap and a replace: the S3 reads (the dry run, check-scripts,
+/// run-script) are allowed on the objects SqlScriptObjectArns lists and their keys in
+/// SqlScriptsKmsKeyArns through S3, and only those; verify-data reads no script. With no
+/// object listed, those reads, and only those, are denied.
+#[tokio::test]
+#[ignore = "needs the local emulator: scripts/test runs it (or scripts/setup, then cargo test -- --ignored)"]
+async fn the_sql_steps_read_only_the_script_objects_the_deployment_lists() {
+    let (emulator, master) = with_databases_and_master_secret().await;
+    let (source, target) = ((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
+    let bucket = unique("scripts");
+    let clear =
+        emulator.put_script(TARGET_REGION, &bucket, "refresh/clear-tokens.sql", "DELETE FROM api_tokens;").await;
+    let key = emulator.create_kms_key(TARGET_REGION);
+    let masked = "refresh/mask-customers.sql";
+    emulator
+        .s3(TARGET_REGION)
+        .put_object()
+        .bucket(&bucket)
+        .key(masked)
+        .body(b"UPDATE customers SET email = 'customer-' || id || '@example.invalid';".to_vec().into())
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+        .ssekms_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    emulator.clear_calls();
+    let sql = json!({
+        "scripts": [
+            {"name": "clear-tokens", "database": "app", "s3Uri": clear},
+            {"name": "mask-customers", "database": "app", "s3Uri": format!("s3://{bucket}/{masked}")},
+            {"name": "stamp", "database": "app", "inline": "CREATE TABLE scrubbed (at timestamptz DEFAULT now());"}
+        ],
+        "verify": [{"name": "no-tokens", "database": "app", "query": "SELECT count(*) = 0 FROM api_tokens"}]
+    });
+    dry_run_swap_and_replace(&emulator, &json!({"target": {"masterUserSecretArn": master}, "sql": sql}));
+    let calls = emulator.control_get("calls");
+    let readers: BTreeSet<&str> = calls["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|call| call["service"] == "s3" && call["action"] == "GetObject")
+        .filter_map(|call| call["accessKey"].as_str())
+        .collect();
+    assert_eq!(readers, BTreeSet::from(["CheckScriptsFunction", "PlanRefreshFunction", "RunScriptFunction"]));
+    assert!(callers(&emulator).contains("VerifyDataFunction"), "verify-data ran: {:?}", callers(&emulator));
+
+    let facts = facts_of(&emulator, TARGET_REGION).await;
+    assert_eq!(facts.objects.get(&format!("{bucket}/{masked}")), Some(&Some(key.clone())), "{facts:?}");
+    let listed = Lists {
+        credential_secrets: vec![master.clone()],
+        sql_script_objects: vec![format!("arn:aws:s3:::{bucket}/refresh/*")],
+        sql_scripts_keys: vec![key_arn(TARGET_REGION, &key)],
+        ..Lists::default()
+    };
+    assert_eq!(denied_in(&emulator, source, target, &listed, &facts), Vec::<String>::new());
+    // Each object by its own ARN is as good as the pattern.
+    let exact = Lists {
+        sql_script_objects: vec![
+            format!("arn:aws:s3:::{bucket}/refresh/clear-tokens.sql"),
+            format!("arn:aws:s3:::{bucket}/{masked}"),
+        ],
+        ..listed.clone()
+    };
+    assert_eq!(denied_in(&emulator, source, target, &exact, &facts), Vec::<String>::new());
+    // No object listed: only the S3 reads (and the encrypted one's key) are denied.
+    let unlisted =
+        denied_in(&emulator, source, target, &Lists { sql_script_objects: Vec::new(), ..listed.clone() }, &facts);
+    assert!(!unlisted.is_empty(), "the scripts were read");
+    let decrypt = format!(
+        ": kms:Decrypt on {} ({{\"kms:ViaService\": [\"s3.{TARGET_REGION}.amazonaws.com\"]}})",
+        key_arn(TARGET_REGION, &key)
+    );
+    assert!(
+        unlisted.iter().all(|denied| denied.contains(": s3:GetObject on arn:aws:s3:::") || denied.ends_with(&decrypt)),
+        "{unlisted:?}"
+    );
+    for function in ["PlanRefreshFunction", "CheckScriptsFunction", "RunScriptFunction"] {
+        assert!(unlisted.iter().any(|denied| denied.starts_with(&format!("{function}: s3:GetObject"))), "{function}");
+    }
+    // Another folder or bucket listed: denied as well.
+    for elsewhere in [format!("arn:aws:s3:::{bucket}/other/*"), "arn:aws:s3:::another-bucket/refresh/*".to_owned()] {
+        let lists = Lists { sql_script_objects: vec![elsewhere.clone()], ..listed.clone() };
+        assert!(!denied_in(&emulator, source, target, &lists, &facts).is_empty(), "{elsewhere}");
+    }
+    // The encrypted script's key not listed: its decryption, and only that, is denied.
+    let no_key =
+        denied_in(&emulator, source, target, &Lists { sql_scripts_keys: Vec::new(), ..listed.clone() }, &facts);
+    assert!(!no_key.is_empty());
+    assert!(
+        no_key.iter().all(|denied| denied.contains(&format!(": kms:Decrypt on {}", key_arn(TARGET_REGION, &key)))),
+        "{no_key:?}"
+    );
+}
+
+/// The S3 model: GetObject on the objects listed (exact ARNs or patterns) for the functions
+/// that read scripts, and their keys only through S3.
+#[test]
+fn the_evaluator_reads_script_objects_as_iam_does() {
+    let parameters = deployment((SOURCE_REGION, "x"), (TARGET_REGION, "y"));
+    let key = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let root = deployed(&Lists {
+        sql_script_objects: vec!["arn:aws:s3:::scripts-bucket/refresh/*".into(), "arn:aws:s3:::other/one.sql".into()],
+        sql_scripts_keys: vec![key.to_owned()],
+        ..Lists::default()
+    });
+    let read = |object: &str| {
+        let (bucket, key) = object.split_once('/').unwrap();
+        json!({"service": "s3", "action": "GetObject", "region": "us-west-2", "params": {"Bucket": bucket, "Key": key}})
+    };
+    let allowed = |function: &str, object: &str, encrypted: Option<&str>| {
+        let policy = Policy::of_function(&root, function, &parameters);
+        let objects = BTreeMap::from([(object.to_owned(), encrypted.map(str::to_owned))]);
+        object_required(&read(object), &objects).iter().all(|need| policy.allows(need))
+    };
+    for function in ["CheckScriptsFunction", "RunScriptFunction", "PlanRefreshFunction"] {
+        assert!(allowed(function, "scripts-bucket/refresh/mask.sql", None), "{function}");
+        assert!(allowed(function, "scripts-bucket/refresh/2026/mask.sql", Some(key)), "{function}: its key listed");
+        assert!(allowed(function, "other/one.sql", None), "{function}");
+        assert!(!allowed(function, "other/two.sql", None), "{function}: only the object listed");
+        assert!(!allowed(function, "scripts-bucket/private/mask.sql", None), "{function}: only the folder listed");
+        assert!(!allowed(function, "scripts-bucket-2/refresh/mask.sql", None), "{function}: only the bucket listed");
+        let other_key = "arn:aws:kms:us-west-2:123456789012:key/another";
+        assert!(!allowed(function, "scripts-bucket/refresh/mask.sql", Some(other_key)), "{function}: a key not listed");
+    }
+    for function in ["VerifyDataFunction", "ApplyRolesFunction", "CheckSecretsFunction"] {
+        assert!(!allowed(function, "scripts-bucket/refresh/mask.sql", None), "{function} reads no script");
+    }
+    // The keys of SqlScriptsKmsKeyArns only through S3, not through Secrets Manager.
+    let through = |service: &str| Requirement {
+        action: "kms:Decrypt".into(),
+        resource: key.into(),
+        context: via(service, "us-west-2"),
+    };
+    let run_script = Policy::of_function(&root, "RunScriptFunction", &parameters);
+    assert!(run_script.allows(&through("s3")));
+    assert!(!run_script.allows(&through("secretsmanager")));
+    // Nothing listed: no S3 permission at all.
+    let none = deployed(&Lists::default());
+    let policy = Policy::of_function(&none, "CheckScriptsFunction", &parameters);
+    assert!(
+        !object_required(&read("scripts-bucket/refresh/mask.sql"), &BTreeMap::new()).iter().any(|n| policy.allows(n))
+    );
 }

@@ -305,3 +305,68 @@ fn the_ca_bundle_layer_holds_the_file_the_database_tasks_trust() {
         assert!(architectures.contains(&architecture), "{architecture:?}");
     }
 }
+
+/// Each function's Lambda timeout: its own `Timeout`, or the Globals'.
+fn lambda_timeout(template: &serde_yaml::Value, logical_id: &str) -> u64 {
+    let function = &template["Resources"][logical_id];
+    assert_eq!(function["Type"], "AWS::Serverless::Function", "{logical_id}");
+    function["Properties"]["Timeout"]
+        .as_u64()
+        .or_else(|| template["Globals"]["Function"]["Timeout"].as_u64())
+        .unwrap_or_else(|| panic!("{logical_id} has no Timeout"))
+}
+
+/// The Task states of a definition (inside Parallel branches and Map iterations too).
+fn task_states<'a>(states: &'a serde_json::Value, found: &mut Vec<(&'a str, &'a serde_json::Value)>) {
+    for (name, state) in states.as_object().into_iter().flatten() {
+        if state["Type"] == "Task" {
+            found.push((name, state));
+        }
+        for branch in state["Branches"].as_array().into_iter().flatten() {
+            task_states(&branch["States"], found);
+        }
+        for processor in [&state["Iterator"], &state["ItemProcessor"]] {
+            task_states(&processor["States"], found);
+        }
+    }
+}
+
+/// run-script runs one script, of at most SCRIPT_TIME_LIMIT_SECONDS (840 s), in one invocation,
+/// and verify-data its queries: both may run for Lambda's longest, 15 minutes, which leaves
+/// the minute around the script (connecting, reading it, reporting). And no Task state of the
+/// definitions gives up on its function before Lambda would: a state's TimeoutSeconds is at
+/// least its function's timeout, so that a retry never starts while the first invocation
+/// still runs (a script that would then run twice).
+#[test]
+fn the_sql_tasks_may_run_fifteen_minutes_and_every_state_waits_for_its_function() {
+    let template = template();
+    for function in ["RunScriptFunction", "VerifyDataFunction"] {
+        assert_eq!(lambda_timeout(&template, function), 900, "{function}: Lambda's longest");
+    }
+    let script = u64::from(rds_refresh_core::model::sql::SCRIPT_TIME_LIMIT_SECONDS);
+    assert!(script + 60 <= lambda_timeout(&template, "RunScriptFunction"), "a minute around the script");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for machine in ["StateMachine", "RepairStateMachine"] {
+        let properties = &template["Resources"][machine]["Properties"];
+        let file = properties["DefinitionUri"].as_str().unwrap().trim_start_matches("../");
+        let definition: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root.join(file)).unwrap()).unwrap();
+        let mut tasks = Vec::new();
+        task_states(&definition["States"], &mut tasks);
+        for (name, state) in tasks {
+            let Some(placeholder) = state["Parameters"]["FunctionName"].as_str() else { continue };
+            let Some(placeholder) = placeholder.strip_prefix("${").and_then(|p| p.strip_suffix('}')) else { continue };
+            let substitution = tagged(&properties["DefinitionSubstitutions"][placeholder]);
+            let logical_id = substitution
+                .strip_prefix("!GetAtt ")
+                .and_then(|target| target.strip_suffix(".Arn"))
+                .unwrap_or_else(|| panic!("{machine} {name}: {placeholder} is {substitution}"));
+            let timeout =
+                state["TimeoutSeconds"].as_u64().unwrap_or_else(|| panic!("{machine} {name}: no TimeoutSeconds"));
+            assert!(
+                timeout >= lambda_timeout(&template, logical_id),
+                "{machine} {name}: TimeoutSeconds {timeout} is shorter than {logical_id}'s Lambda timeout"
+            );
+        }
+    }
+}

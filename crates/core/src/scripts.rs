@@ -54,8 +54,9 @@ impl Scripts {
     }
 
     async fn read(&self, region: &str, name: &str, uri: &str) -> Result<String, TaskError> {
-        let (bucket, key) =
-            parse_s3_uri(uri).map_err(|rule| TaskError::invalid_input(format!("sql.scripts[{name}].s3Uri"), rule))?;
+        // check-input checked the URI already; a plan edited by hand is refused the same way.
+        let (bucket, key) = parse_s3_uri(uri)
+            .map_err(|rule| TaskError::invalid_input("sql.scripts", format!("script {name}: s3Uri {rule}")))?;
         let answer = self
             .clients
             .client(region)
@@ -70,8 +71,8 @@ impl Scripts {
         })?;
         String::from_utf8(bytes.to_vec()).map_err(|error| {
             TaskError::invalid_input(
-                format!("sql.scripts[{name}].s3Uri"),
-                format!("{uri} is not UTF-8 text (byte {})", error.utf8_error().valid_up_to()),
+                "sql.scripts",
+                format!("script {name}: {uri} is not UTF-8 text (byte {})", error.utf8_error().valid_up_to()),
             )
         })
     }

@@ -52,6 +52,7 @@ import string
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -87,6 +88,11 @@ max_wal_senders = 4
 fsync = off
 synchronous_commit = off
 log_min_messages = warning
+# Point-in-time restore: every server archives its WAL into its own folder (the archiver runs in
+# the data directory: `../archive` is <dir>/servers/<n>/archive), and keeps a base backup from
+# its start (`base<suffix>` beside it); a restore replays that archive up to the time asked.
+archive_mode = on
+archive_command = 'cp %p ../archive/%f'
 """
 
 TEMPLATE_SQL = """\
@@ -188,6 +194,15 @@ class Server:
     @property
     def log(self) -> Path:
         return self.directory / "server.log"
+
+    @property
+    def archive(self) -> Path:
+        """Where the server's archiver copies its WAL segments (archive_command)."""
+        return self.directory / "archive"
+
+    def base_backup(self, suffix: str) -> Path:
+        """The server's base backup, taken once it started: where a point-in-time restore begins."""
+        return self.directory / f"base{suffix}"
 
 
 class DataPlane:
@@ -376,11 +391,12 @@ class DataPlane:
             return iter(list(self._servers.values()))
 
     def create_server(self, instance: Any, *, master: str, password: str | None, db_name: str | None,
-                      archive: Path | None = None, source: Any = None) -> Server:
+                      archive: Path | None = None, source: Any = None, restore_time: str | None = None) -> Server:
         """Starts the server of a new instance: from `archive` (a snapshot's file: a restore),
-        from the current state of the server of `source` (a point-in-time restore), or a new
+        from the server of `source` as it was at `restore_time` (a point-in-time restore: its base
+        backup and archived WAL replayed up to then; without a time, its current state), or a new
         one with the master role `master` (its password `password`, if any) and the database
-        `db_name` (if any)."""
+        `db_name` (if any). Then takes the new server's own base backup."""
         self._template_ready.wait()
         if self._template_error is not None:
             raise DataPlaneError(f"the template data directory could not be made: {self._template_error}")
@@ -391,9 +407,13 @@ class DataPlane:
         try:
             server.directory.mkdir()
             server.socket.mkdir(mode=0o755)
-            self._own(server.directory, server.socket)
+            server.archive.mkdir(mode=0o700)
+            self._own(server.directory, server.socket, server.archive)
             source_server = self.server_of(source) if source is not None else None
-            if source_server is not None:
+            if source_server is not None and restore_time is not None \
+                    and source_server.base_backup(self.compression[2]).exists():
+                self._start_at(server, source_server, restore_time)
+            elif source_server is not None:
                 temporary = self.root / "snapshots" / f"point-in-time-{server.number}{self.compression[2]}"
                 try:
                     self._backup(source_server, temporary)
@@ -406,6 +426,7 @@ class DataPlane:
                 self._run(self._as_server(["cp", "-a", str(self.template), str(server.data)]), what="copying the template")
                 self._start(server)
                 self._initialise(server, master, password, db_name)
+            self._backup(server, server.base_backup(self.compression[2]))
             return server
         except BaseException:
             self.drop_server(instance)
@@ -418,6 +439,40 @@ class DataPlane:
             self._run(self._as_server(["tar", "-x", self.compression[1], "-f", "-", "-C", str(server.data)]), stdin=tar,
                       what=f"unpacking {archive.name}")
         self._start(server)
+
+    def _start_at(self, server: Server, source: Server, restore_time: str) -> None:
+        """Point-in-time recovery: the source's base backup, its archived WAL replayed up to
+        `restore_time` (recovery_target_time; a commit at that very time is kept, the first
+        one after it is not), then promoted. The source first commits a transaction (so that
+        a commit after the target is in the WAL: recovery must reach its target) and switches
+        to a new WAL segment, which it archives before the replay begins."""
+        self.psql(source, "SELECT txid_current();")
+        segment = self.psql(source, "SELECT pg_walfile_name(pg_switch_wal());").strip()
+        deadline = time.monotonic() + 30
+        while True:
+            archived = self.psql(source, "SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver;").strip()
+            if archived[8:] >= segment[8:] or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        server.data.mkdir(mode=0o700)
+        self._own(server.data)
+        with open(source.base_backup(self.compression[2]), "rb") as tar:
+            self._run(self._as_server(["tar", "-x", self.compression[1], "-f", "-", "-C", str(server.data)]), stdin=tar,
+                      what="unpacking a base backup")
+        with open(server.data / "postgresql.auto.conf", "a") as conf:
+            conf.write(
+                f"restore_command = {quote_literal('cp ' + shlex.quote(str(source.archive)) + '/%f %p')}\n"
+                f"recovery_target_time = {quote_literal(restore_time)}\n"
+                "recovery_target_action = 'promote'\n"
+            )
+        (server.data / "recovery.signal").touch()
+        self._own(server.data / "recovery.signal")
+        self._start(server)
+        deadline = time.monotonic() + 60
+        while self.psql(server, "SELECT pg_is_in_recovery();").strip() != "f":
+            if time.monotonic() > deadline:
+                raise DataPlaneError(f"the point-in-time recovery of the server on port {server.port} did not end")
+            time.sleep(0.02)
 
     def _start(self, server: Server) -> None:
         error = ""

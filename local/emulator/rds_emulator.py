@@ -86,6 +86,12 @@ and messages; the list, with references, is in README.md), and a small control A
          The data plane (--databases): the PostgreSQL server of each instance, and the CA
          that signed their certificates (verify-full against 127.0.0.1). Off: {"enabled":
          false, "caBundle": null, "servers": []}. See data_plane.py and README.md.
+  POST   /_emulator/restore-window {"lagSeconds": 2}
+         How far behind now the automated backups' LatestTime (and DescribeDBInstances'
+         LatestRestorableTime) is: S >= 0 seconds (default 2; AWS: "typically within the last
+         five minutes"). GET shows it. The transition "automated-backup.replicating" holds a
+         new replicated automated backup (StartDBInstanceAutomatedBackupsReplication) in
+         `replicating` for N reads or S seconds, then `active`. See automated_backups.py.
   POST   /_emulator/reset          Forgets everything: moto's RDS, DynamoDB, Step Functions
                                    (executions and what was reported of them), Secrets
                                    Manager and S3 state, transitions, faults, calls; stops and
@@ -143,6 +149,7 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs
 
+import automated_backups
 import aws_rules
 import data_plane
 import s3_requests
@@ -186,6 +193,9 @@ TRANSITIONS = {
     # No status of its own: the statuses a new (created or restored) instance passes through
     # after `creating`, before it is `available`.
     "instance.after-create": (None, "available"),
+    # A replicated automated backup (StartDBInstanceAutomatedBackupsReplication) is `replicating`
+    # until its first snapshot and logs are in the destination Region, then `active`.
+    automated_backups.REPLICATING: ("replicating", "active"),
 }
 AFTER_CREATE = "instance.after-create"
 RESETTING = "instance.resetting-master-credentials"
@@ -458,11 +468,20 @@ def _patch_moto() -> None:
         except RDSClientError:
             return {}  # moto answers DBSnapshotNotFound
 
-    def point_in_time_source(backend: RDSBackend, source_id: str, *_: Any) -> dict[str, Any]:
+    def restore_db_instance_to_point_in_time(self: Any) -> ActionResult:
+        # The source by identifier, DbiResourceId or automated backup ARN (a replicated one of
+        # another Region's instance too), the time by RestoreTime or UseLatestRestorableTime,
+        # as automated_backups.resolve_restore checks them; then moto's restore, from that source.
+        STATE.finish_due()  # a replica whose `replicating` is over is `active` now
+        source, moment = automated_backups.resolve_restore(self.backend, self.params)
+        _restoring.__dict__.update(active=True, source=source, restore_time=moment)
         try:
-            return {"source": backend.describe_db_instances(source_id)[0]}
-        except RDSClientError:
-            return {}
+            instance = _restore_from_instance(self.backend, source, self.params.get("TargetDBInstanceIdentifier"), self.params)
+        finally:
+            _restoring.__dict__.clear()
+        return ActionResult({"DBInstance": instance})
+
+    rds_responses.RDSResponse.restore_db_instance_to_point_in_time = restore_db_instance_to_point_in_time
 
     original_save_automated_backup = DBInstance.save_automated_backup
 
@@ -478,6 +497,9 @@ def _patch_moto() -> None:
                 print(f"rds-emulator: {error}", file=sys.stderr)
                 raise RDSClientError("InternalFailure", f"The PostgreSQL server of {self.db_instance_identifier} did not start.")
         original_save_automated_backup(self)
+        # Its automated backups (and restorable window) begin now: the server and its first
+        # snapshot exist (automated_backups.py).
+        self.emulator_backups_began = automated_backups.now()
 
     original_modify = RDSBackend.modify_db_instance
 
@@ -514,6 +536,7 @@ def _patch_moto() -> None:
         # moto takes the final snapshot (with the server still running) and deletes the
         # instance's RDS-managed secret.
         instance = original_delete(self, db_instance_identifier, *args, **kwargs)
+        automated_backups.forget_source(instance)
         if DATA_PLANE is not None:
             DATA_PLANE.drop_server(instance)
         if STATE.phases_of("instance.deleting"):
@@ -549,7 +572,6 @@ def _patch_moto() -> None:
     RDSBackend.create_auto_snapshot = create_auto_snapshot
     RDSBackend.create_db_instance = after(create_db_instance, on_create_instance)
     RDSBackend.restore_db_instance_from_db_snapshot = restoring(RDSBackend.restore_db_instance_from_db_snapshot, restored_snapshot)
-    RDSBackend.restore_db_instance_to_point_in_time = restoring(RDSBackend.restore_db_instance_to_point_in_time, point_in_time_source)
     DBInstance.save_automated_backup = save_automated_backup
     RDSBackend.create_db_snapshot = after(RDSBackend.create_db_snapshot, on_manual_or_automated_snapshot)
     RDSBackend.copy_db_snapshot = after(RDSBackend.copy_db_snapshot, on_copy_snapshot)
@@ -590,8 +612,40 @@ def _patch_moto() -> None:
     DBInstance.__init__ = init_keeping_performance_insights
     DBInstance.performance_insights_enabled = property(lambda self: bool(self.enable_performance_insights))
 
+    automated_backups.install(
+        (STATE.finish_due, STATE.count_read),
+        lambda replica, backend: STATE.hold(automated_backups.REPLICATING, replica, backend),
+    )
     _patch_credentials()
     _patch_step_functions()
+
+
+def _restore_from_instance(backend: RDSBackend, source: DBInstance, target: str, overrides: dict[str, Any]) -> DBInstance:
+    """moto's RestoreDBInstanceToPointInTime (RDSBackend.restore_db_instance_to_point_in_time,
+    moto 5.2) from a given source instance, which may be of another Region (a replicated backup):
+    the new instance is in `backend`'s Region, with the source's settings but the overrides."""
+    import copy
+
+    props: dict[str, Any] = {}
+    for key, value in source.__dict__.items():
+        key = key[1:] if key.startswith("_") else key
+        if key in ("backend", "db_subnet_group", "max_allocated_storage") or key.startswith("emulator_"):
+            continue
+        props[key] = copy.deepcopy(value)
+    props["db_name"] = source.db_name
+    if not source.option_group_supplied:
+        del props["option_group_name"]
+    if source.region != backend.region_name:
+        # Nothing of the source's Region: its zone, subnet group and security groups.
+        for key in ("availability_zone", "db_subnet_group_name", "vpc_security_group_ids"):
+            props.pop(key, None)
+    if "allocated_storage" in overrides and overrides["allocated_storage"] < source.allocated_storage:
+        raise RDSClientError("InvalidParameterValue", "Allocated storage size can't be less than the source instance size.")
+    for key, value in overrides.items():
+        if value:
+            props[key] = value
+    props["db_instance_identifier"] = target
+    return backend.create_db_instance(props)
 
 
 # --- master credentials and the servers ------------------------------------------------------
@@ -613,7 +667,13 @@ def _start_server(instance: DBInstance) -> None:
     DATA_PLANE.create_server(
         instance, master=instance.master_username, password=_master_password(instance),
         db_name=getattr(instance, "db_name", None), archive=archive, source=getattr(_restoring, "source", None),
+        restore_time=_restore_time_text(getattr(_restoring, "restore_time", None)),
     )
+
+
+def _restore_time_text(moment: datetime | None) -> str | None:
+    """A point-in-time restore's time as PostgreSQL's recovery_target_time takes it."""
+    return None if moment is None else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 def _reset_master_password(backend: RDSBackend, instance: DBInstance, password: str) -> None:
@@ -1088,7 +1148,18 @@ def _reset() -> dict:
         parser.stepfunctions_parser_backends[ACCOUNT_ID].reset()
     STATE.clear()
     STATE.provision()
+    automated_backups.clear()
     return {}
+
+
+def _set_restore_window(body: Any) -> dict:
+    if not isinstance(body, dict) or set(body) != {"lagSeconds"}:
+        raise ControlError('expected {"lagSeconds": S}')
+    lag = body["lagSeconds"]
+    if isinstance(lag, bool) or not isinstance(lag, (int, float)) or lag < 0:
+        raise ControlError("lagSeconds: expected a number >= 0")
+    automated_backups.SETTINGS["lagSeconds"] = float(lag)
+    return dict(automated_backups.SETTINGS)
 
 
 def _settle_instance(region: str, identifier: str, automated_created: str | None) -> None:
@@ -1225,6 +1296,8 @@ def _control(method: str, name: str, body: Any) -> tuple[int, Any]:
         ("DELETE", "calls"): lambda: STATE.calls.clear() or STATE.log.clear() or {"calls": {}, "log": []},
         ("GET", "databases"): _databases,
         ("POST", "reset"): _reset,
+        ("GET", "restore-window"): lambda: dict(automated_backups.SETTINGS),
+        ("POST", "restore-window"): lambda: _set_restore_window(body),
     }
     route = routes.get((method, name))
     if route is None:

@@ -296,6 +296,61 @@ class SnapshotsTest(DataPlaneTestCase):
         self.west.delete_db_snapshot(DBSnapshotIdentifier="deleted-final")
 
 
+class PointInTimeRestoreTest(DataPlaneTestCase):
+    """RestoreDBInstanceToPointInTime restores x's data as of the time asked: its base backup and
+    archived WAL replayed up to RestoreTime (README.md, "Automated backups and point-in-time
+    restore"). The rows are in a database of their own, which the other tests do not look at."""
+
+    NOW = "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.master = self.x["passwords"]["postgres"]
+        self.emulator.control("POST", "restore-window", {"lagSeconds": 0})
+        self.addCleanup(self.emulator.control, "POST", "restore-window", {"lagSeconds": 2})
+        psql(self.x["port"], "postgres", self.master, "DROP DATABASE IF EXISTS pitr")
+        self.query(self.x["port"], "postgres", self.master, "CREATE DATABASE pitr", database="postgres")
+        self.query(self.x["port"], "postgres", self.master, "CREATE TABLE rows (name text)", database="pitr")
+
+    def write(self, name: str) -> str:
+        """Commits the row `name` into x, and answers the server's time just after the commit."""
+        self.query(self.x["port"], "postgres", self.master, f"INSERT INTO rows VALUES ('{name}')", database="pitr")
+        return self.query(self.x["port"], "postgres", self.master, self.NOW, database="pitr")
+
+    def rows(self, restored: dict) -> list[str]:
+        return self.query(restored["Endpoint"]["Port"], "postgres", self.master, "SELECT name FROM rows ORDER BY name",
+                          database="pitr").splitlines()
+
+    def restore(self, rds, target: str, **kwargs) -> dict:
+        restored = rds.restore_db_instance_to_point_in_time(TargetDBInstanceIdentifier=target, **kwargs)["DBInstance"]
+        self.addCleanup(rds.delete_db_instance, DBInstanceIdentifier=target, SkipFinalSnapshot=True)
+        return restored
+
+    def test_a_restore_time_between_two_commits_keeps_the_first_only(self) -> None:
+        between = self.write("before")
+        self.write("after")
+        started = time.monotonic()
+        restored = self.restore(self.east, "x-at", SourceDBInstanceIdentifier="x", RestoreTime=between)
+        self.cost = time.monotonic() - started
+        self.assertEqual(self.rows(restored), ["before"])
+        self.assertEqual(self.query(restored["Endpoint"]["Port"], "reporting", self.x["passwords"]["reporting"],
+                                    "SELECT count(*) FROM customers"), "6")
+        # The restored server is an instance of its own: it takes writes, and x does not see them.
+        self.query(restored["Endpoint"]["Port"], "postgres", self.master, "INSERT INTO rows VALUES ('restored')", database="pitr")
+        self.assertEqual(self.query(self.x["port"], "postgres", self.master, "SELECT count(*) FROM rows", database="pitr"), "2")
+
+    def test_the_latest_restorable_time_of_a_replicated_backup_has_every_commit_before_it(self) -> None:
+        x_arn = WORLD["x"]["dbInstanceArn"]
+        arn = self.west.start_db_instance_automated_backups_replication(
+            SourceDBInstanceArn=x_arn, SourceRegion="us-east-1")["DBInstanceAutomatedBackup"]["DBInstanceAutomatedBackupsArn"]
+        self.addCleanup(self.west.stop_db_instance_automated_backups_replication, SourceDBInstanceArn=x_arn)
+        self.write("replicated")
+        time.sleep(0.01)
+        restored = self.restore(self.west, "y-latest", SourceDBInstanceAutomatedBackupsArn=arn, UseLatestRestorableTime=True)
+        self.assertEqual(restored["DBInstanceArn"], "arn:aws:rds:us-west-2:123456789012:db:y-latest")
+        self.assertEqual(self.rows(restored), ["replicated"])
+
+
 class MasterPasswordTest(DataPlaneTestCase):
     def test_a_new_master_password_is_applied_asynchronously(self) -> None:
         port = self.create(self.west, "reset-me")["Endpoint"]["Port"]

@@ -20,7 +20,10 @@ its data as on RDS:
   with it; a copy of a snapshot shares the file (a hard link); deleting a snapshot unlinks its
   file, so the data goes when no snapshot shares it any more;
 - a restore starts a new server from the snapshot's file (new port; the roles, passwords and
-  rows of the snapshot); a point-in-time restore from the source's current state;
+  rows of the snapshot);
+- every server archives its WAL (archive_mode, into `<dir>/servers/<n>/archive`) and takes a
+  base backup once started; a point-in-time restore unpacks the source's base backup and
+  replays its archive up to the time asked (recovery_target_time, then promote);
 - the master password is set with ALTER ROLE as rdsadmin, from a SCRAM-SHA-256 verifier made
   here (scram_verifier), so no password reaches a command line, a server log or psql's echo:
   values go to psql as variables set on its stdin (`\\set`), and are quoted by psql

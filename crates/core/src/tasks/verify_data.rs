@@ -34,12 +34,17 @@ pub async fn handle(clients: Database, input: Input) -> Result<Output, TaskError
     // The queries together have one invocation's time, as a script has.
     let limit = Duration::from_secs(SCRIPT_TIME_LIMIT_SECONDS.into());
     let started = Instant::now();
-    // One session per database the queries name.
+    // One session per database the queries name, all with the master's login, read once
+    // (and not at all when there is no query).
     let mut sessions: BTreeMap<String, Session> = BTreeMap::new();
+    let mut master = None;
     let mut results = Vec::new();
     for query in &verify {
         if !sessions.contains_key(&query.database) {
-            let mut login = master_login(&clients.secrets, &credentials, &database).await?;
+            if master.is_none() {
+                master = Some(master_login(&clients.secrets, &credentials, &database).await?);
+            }
+            let mut login = master.clone().expect("read just above");
             login.database = query.database.clone();
             sessions.insert(query.database.clone(), connect_as_master(&clients.tls, &login).await?);
         }
